@@ -1,0 +1,5 @@
+"""The embedded procedural head (being written)."""
+
+
+def demo_model(*args, **kwargs):
+    raise NotImplementedError

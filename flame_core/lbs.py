@@ -1,0 +1,78 @@
+"""Linear blend skinning: Rodrigues, pose features, the kinematic chain and skinning (batched)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def rodrigues(rotvecs: np.ndarray) -> np.ndarray:
+    """Axis-angle vectors (..., 3) to rotation matrices (..., 3, 3).
+
+    Exact orthonormal rotations; a zero vector gives exactly the identity, never NaN. (The
+    reference implementations divide by ``|r + 1e-8|`` instead, which differs by at most ~1e-8.)
+    """
+    r = np.asarray(rotvecs)
+    angle = np.linalg.norm(r, axis=-1, keepdims=True)
+    axis = r / np.where(angle > 0.0, angle, 1.0)
+    sin = np.sin(angle)[..., None]
+    cos = np.cos(angle)[..., None]
+    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+    zero = np.zeros_like(x)
+    k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(r.shape[:-1] + (3, 3))
+    eye = np.eye(3, dtype=r.dtype)
+    return eye + sin * k + (1.0 - cos) * (k @ k)
+
+
+def pose_features(rotations: np.ndarray) -> np.ndarray:
+    """(..., J, 3, 3) joint rotations to (..., 9*(J-1)) corrective features.
+
+    ``R_j - I`` for every non-root joint, each matrix flattened row-major, joint-major.
+    """
+    eye = np.eye(3, dtype=rotations.dtype)
+    feats = rotations[..., 1:, :, :] - eye
+    return feats.reshape(rotations.shape[:-3] + (-1,))
+
+
+def rigid_transforms(
+    rotations: np.ndarray, joints: np.ndarray, parents: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Walk the kinematic chain.
+
+    ``rotations`` (..., J, 3, 3) and rest ``joints`` (..., J, 3). Returns the posed joint positions
+    (..., J, 3) and the skinning transforms (..., J, 3, 4): each joint's world transform with its
+    rest position removed, so that ``A_j @ [v, 1]`` moves a rest vertex rigidly with joint j.
+    Parents must precede their children.
+    """
+    n_joints = rotations.shape[-3]
+    world_rot = np.empty_like(rotations)
+    world_pos = np.empty(rotations.shape[:-1], dtype=rotations.dtype)
+    for j in range(n_joints):
+        parent = parents[j]
+        if parent < 0:
+            world_rot[..., j, :, :] = rotations[..., j, :, :]
+            world_pos[..., j, :] = joints[..., j, :]
+        else:
+            offset = joints[..., j, :] - joints[..., parent, :]
+            world_rot[..., j, :, :] = world_rot[..., parent, :, :] @ rotations[..., j, :, :]
+            world_pos[..., j, :] = world_pos[..., parent, :] + np.einsum(
+                "...ij,...j->...i", world_rot[..., parent, :, :], offset
+            )
+    transforms = np.empty(rotations.shape[:-1] + (4,), dtype=rotations.dtype)
+    transforms[..., :3] = world_rot
+    transforms[..., 3] = world_pos - np.einsum("...ij,...j->...i", world_rot, joints)
+    return world_pos, transforms
+
+
+def skin(vertices: np.ndarray, weights: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """Blend per-joint transforms (..., J, 3, 4) by ``weights`` (V, J) and apply to (..., V, 3)."""
+    lead = transforms.shape[:-3]
+    n_joints = transforms.shape[-3]
+    flat = transforms.reshape((-1, n_joints, 12))
+    # (V, J) @ (B, J, 12) -> (B, V, 12): per-vertex blended 3x4 matrices.
+    blended = np.matmul(weights, flat).reshape((-1, weights.shape[0], 3, 4))
+    v = vertices.reshape((-1, weights.shape[0], 3))
+    out = blended[..., 3] + blended[..., 0] * v[..., 0:1] + blended[..., 1] * v[..., 1:2]
+    out += blended[..., 2] * v[..., 2:3]
+    return out.reshape(lead + (weights.shape[0], 3))

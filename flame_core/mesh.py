@@ -1,0 +1,49 @@
+"""Mesh quantities: face normals and areas, area-weighted vertex normals (batched)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def face_cross(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Unnormalised face normals (..., F, 3): ``(v1 - v0) x (v2 - v0)``, length = twice the area."""
+    v0 = vertices[..., faces[:, 0], :]
+    v1 = vertices[..., faces[:, 1], :]
+    v2 = vertices[..., faces[:, 2], :]
+    return np.cross(v1 - v0, v2 - v0)
+
+
+def face_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Triangle areas (..., F)."""
+    return 0.5 * np.linalg.norm(face_cross(vertices, faces), axis=-1)
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Unit face normals (..., F, 3); degenerate faces give zero vectors."""
+    return _normalize(face_cross(vertices, faces))
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals for (..., V, 3) vertices and (F, 3) faces.
+
+    Each face adds its unnormalised normal (twice its area times its unit normal) to its three
+    corners. Vertices on no face (or only on degenerate ones) get zero vectors.
+    """
+    vertices = np.asarray(vertices)
+    faces = np.asarray(faces, dtype=np.intp)
+    n_verts = vertices.shape[-2]
+    lead = vertices.shape[:-2]
+    cross = face_cross(vertices, faces).reshape((-1, faces.shape[0], 3))
+    batch = cross.shape[0]
+    # One bincount per coordinate over (batch * V) bins, each face scattered to its three corners.
+    index = (faces.reshape(1, -1) + (np.arange(batch) * n_verts)[:, None]).ravel()
+    per_corner = np.repeat(cross, 3, axis=1)  # (B, 3F, 3): face f's normal at corners 3f..3f+2
+    out = np.empty((batch * n_verts, 3), dtype=np.result_type(vertices.dtype, np.float32))
+    for axis in range(3):
+        out[:, axis] = np.bincount(index, weights=per_corner[..., axis].ravel(), minlength=batch * n_verts)
+    return _normalize(out).reshape(lead + (n_verts, 3))
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    length = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, length, out=np.zeros_like(v), where=length > 0)

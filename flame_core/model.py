@@ -1,0 +1,315 @@
+"""``FlameModel``: the model arrays, their validation, truncation and the forward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import lbs
+from .errors import ModelFileError
+from .landmarks import LandmarkEmbedding, contour_rows
+from .params import N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
+
+#: Frames evaluated together in a batched forward pass (keeps the working set in cache).
+CHUNK_FRAMES = 32
+
+
+@dataclass(frozen=True)
+class FlameOutput:
+    """Result of :meth:`FlameModel.forward`; leading axes match the parameters' batch axes."""
+
+    vertices: np.ndarray  # (..., V, 3)
+    joints: np.ndarray  # (..., J, 3)
+    landmarks: np.ndarray | None = None  # (..., L, 3) when the model has a landmark embedding
+
+
+class FlameModel:
+    """A FLAME model: template, blend shapes, correctives, joint regressor and skinning weights.
+
+    Arrays are given in the official layout (``shapedirs`` (V, 3, n_shape) and so on) and stored
+    internally as (components, 3V) matrices in ``dtype``. ``source`` names the file for error
+    messages; ``metadata`` is free-form text (source file, version, truncation).
+    """
+
+    def __init__(
+        self,
+        *,
+        v_template: np.ndarray,
+        faces: np.ndarray,
+        shapedirs: np.ndarray,
+        exprdirs: np.ndarray,
+        posedirs: np.ndarray,
+        j_regressor: np.ndarray,
+        weights: np.ndarray,
+        parents: Any = PARENTS,
+        uv_coords: np.ndarray | None = None,
+        uv_faces: np.ndarray | None = None,
+        masks: Mapping[str, np.ndarray] | None = None,
+        landmarks: LandmarkEmbedding | None = None,
+        metadata: Mapping[str, str] | None = None,
+        source: str | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.source = source
+        check = _Checker(source)
+        v_template = check.array("v_template", v_template, (None, 3))
+        n_verts = v_template.shape[0]
+        self.faces = check.faces("faces", faces, n_verts)
+        shapedirs = check.array("shapedirs", shapedirs, (n_verts, 3, None))
+        exprdirs = check.array("exprdirs", exprdirs, (n_verts, 3, None))
+        posedirs = check.array("posedirs", posedirs, (n_verts, 3, N_POSE_FEATURES))
+        j_regressor = check.array("j_regressor", j_regressor, (N_JOINTS, n_verts))
+        weights = check.array("weights", weights, (n_verts, N_JOINTS))
+        self.parents = check.parents("parents", parents)
+        if shapedirs.shape[2] > N_SHAPE or exprdirs.shape[2] > N_EXPRESSION:
+            raise ModelFileError(
+                source, "too many components", key="shapedirs",
+                expected=f"at most {N_SHAPE} shape and {N_EXPRESSION} expression",
+                found=f"{shapedirs.shape[2]} and {exprdirs.shape[2]}",
+            )
+        dt = self.dtype
+        flat = 3 * n_verts
+        # Row-major (components, 3V) bases: coefficients @ basis is one BLAS call.
+        self._template = np.ascontiguousarray(v_template.reshape(flat), dtype=dt)
+        self._shape_basis = np.ascontiguousarray(shapedirs.reshape(flat, -1).T, dtype=dt)
+        self._expr_basis = np.ascontiguousarray(exprdirs.reshape(flat, -1).T, dtype=dt)
+        self._pose_basis = np.ascontiguousarray(posedirs.reshape(flat, -1).T, dtype=dt)
+        self.j_regressor = np.ascontiguousarray(j_regressor, dtype=dt)
+        self.weights = np.ascontiguousarray(weights, dtype=dt)
+        # Joint regression commutes with the blend: regress the template and every component once.
+        jr = j_regressor.astype(np.float64)
+        self._j_template = jr @ v_template.astype(np.float64)
+        self._j_shape = np.einsum("jv,vck->kjc", jr, shapedirs.astype(np.float64)).reshape(-1, 3 * N_JOINTS)
+        self._j_expr = np.einsum("jv,vck->kjc", jr, exprdirs.astype(np.float64)).reshape(-1, 3 * N_JOINTS)
+
+        self.uv_coords = None if uv_coords is None else check.array("uv_coords", uv_coords, (None, 2))
+        self.uv_faces = None if uv_faces is None else check.faces("uv_faces", uv_faces, len(self.uv_coords))
+        if (self.uv_coords is None) != (self.uv_faces is None):
+            raise ModelFileError(source, "UV coordinates and UV faces come together", key="uv_faces")
+        if self.uv_faces is not None and self.uv_faces.shape != self.faces.shape:
+            raise ModelFileError(
+                source, "one UV triangle per face", key="uv_faces",
+                expected=str(self.faces.shape), found=str(self.uv_faces.shape),
+            )
+        self.masks = {name: check.indices(f"masks/{name}", idx, n_verts) for name, idx in (masks or {}).items()}
+        if landmarks is not None:
+            landmarks.check_faces(len(self.faces))
+        self.landmarks = landmarks
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self._cache_key: bytes | None = None
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ sizes and arrays
+    @property
+    def n_vertices(self) -> int:
+        return self._template.shape[0] // 3
+
+    @property
+    def n_faces(self) -> int:
+        return self.faces.shape[0]
+
+    @property
+    def n_joints(self) -> int:
+        return N_JOINTS
+
+    @property
+    def n_shape(self) -> int:
+        return self._shape_basis.shape[0]
+
+    @property
+    def n_expression(self) -> int:
+        return self._expr_basis.shape[0]
+
+    @property
+    def v_template(self) -> np.ndarray:
+        return self._template.reshape(-1, 3)
+
+    @property
+    def shapedirs(self) -> np.ndarray:
+        """(V, 3, n_shape) in the official layout."""
+        return self._shape_basis.T.reshape(self.n_vertices, 3, -1)
+
+    @property
+    def exprdirs(self) -> np.ndarray:
+        """(V, 3, n_expression) in the official layout."""
+        return self._expr_basis.T.reshape(self.n_vertices, 3, -1)
+
+    @property
+    def posedirs(self) -> np.ndarray:
+        """(V, 3, 36) in the official layout."""
+        return self._pose_basis.T.reshape(self.n_vertices, 3, -1)
+
+    @property
+    def has_uvs(self) -> bool:
+        return self.uv_coords is not None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The model's arrays in the official layout (what the savers write)."""
+        out = {
+            "v_template": self.v_template,
+            "faces": self.faces,
+            "shapedirs": self.shapedirs,
+            "exprdirs": self.exprdirs,
+            "posedirs": self.posedirs,
+            "j_regressor": self.j_regressor,
+            "weights": self.weights,
+            "parents": np.asarray(self.parents, dtype=np.int64),
+        }
+        if self.uv_coords is not None and self.uv_faces is not None:
+            out["uv_coords"] = self.uv_coords
+            out["uv_faces"] = self.uv_faces
+        return out
+
+    def truncated(self, n_shape: int | None = None, n_expression: int | None = None) -> FlameModel:
+        """A copy keeping only the first ``n_shape`` / ``n_expression`` components."""
+        n_shape = self.n_shape if n_shape is None else n_shape
+        n_expression = self.n_expression if n_expression is None else n_expression
+        for name, n, have in (("n_shape", n_shape, self.n_shape), ("n_expression", n_expression, self.n_expression)):
+            if not 0 <= n <= have:
+                raise ValueError(f"{name} must be between 0 and {have}, got {n}")
+        metadata = dict(self.metadata, n_shape=str(n_shape), n_expression=str(n_expression))
+        return FlameModel(
+            v_template=self.v_template, faces=self.faces,
+            shapedirs=self.shapedirs[:, :, :n_shape], exprdirs=self.exprdirs[:, :, :n_expression],
+            posedirs=self.posedirs, j_regressor=self.j_regressor, weights=self.weights, parents=self.parents,
+            uv_coords=self.uv_coords, uv_faces=self.uv_faces, masks=self.masks, landmarks=self.landmarks,
+            metadata=metadata, source=self.source, dtype=self.dtype,
+        )
+
+    def astype(self, dtype: Any) -> FlameModel:
+        """A copy whose arrays are stored and evaluated in ``dtype``."""
+        return FlameModel(
+            **{k: v for k, v in self.arrays().items()},
+            masks=self.masks, landmarks=self.landmarks, metadata=self.metadata, source=self.source, dtype=dtype,
+        )
+
+    # ------------------------------------------------------------------ evaluation
+    def identity(self, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shaped template (3V,) and its joints (J, 3) for one shape vector; cached per shape."""
+        key = shape.tobytes()
+        if self._cache is None or key != self._cache_key:
+            v = self._template + shape.astype(self.dtype) @ self._shape_basis
+            j = self._j_template + (shape @ self._j_shape).reshape(N_JOINTS, 3)
+            self._cache, self._cache_key = (v, j), key
+        return self._cache
+
+    def clear_cache(self) -> None:
+        """Forget the cached identity (results do not change, only speed)."""
+        self._cache = self._cache_key = None
+
+    def forward(self, params: FlameParams | None = None, **fields: Any) -> FlameOutput:
+        """Evaluate the model for single or batched parameters.
+
+        Pass a :class:`FlameParams` or its fields as keywords. Returns vertices (..., V, 3),
+        joints (..., J, 3) and, when a landmark embedding is attached, landmarks (..., L, 3), with
+        the parameters' batch axes in front.
+        """
+        if params is None:
+            params = FlameParams(**fields)
+        elif fields:
+            params = params.replace(**fields)
+        batch = params.batch_shape
+        n = int(np.prod(batch)) if batch else 1
+        shape = params.values("shape", self.n_shape)
+        expr = params.values("expression", self.n_expression, broadcast=True).reshape(n, -1)
+        pose = params.pose.reshape(n, N_JOINTS, 3)
+        trans = params.values("translation", broadcast=True).reshape(n, 3)
+
+        rotations = lbs.rodrigues(pose)  # float64, (n, J, 3, 3)
+        vertices = np.empty((n, self.n_vertices, 3), dtype=self.dtype)
+        joints = np.empty((n, N_JOINTS, 3), dtype=self.dtype)
+        shared_identity = shape.ndim == 1
+        if shared_identity:
+            v_id, j_id = self.identity(shape)
+        else:
+            shape = shape.reshape(n, -1)
+        for start in range(0, n, CHUNK_FRAMES):
+            s = slice(start, min(start + CHUNK_FRAMES, n))
+            if not shared_identity:
+                v_id = self._template + shape[s].astype(self.dtype) @ self._shape_basis
+                j_id = self._j_template + (shape[s] @ self._j_shape).reshape(-1, N_JOINTS, 3)
+            e = expr[s]
+            v_shaped = v_id + e.astype(self.dtype) @ self._expr_basis
+            j_rest = j_id + (e @ self._j_expr).reshape(-1, N_JOINTS, 3)
+            feats = lbs.pose_features(rotations[s]).astype(self.dtype)
+            v_posed = v_shaped + feats @ self._pose_basis
+            j_posed, transforms = lbs.rigid_transforms(rotations[s], j_rest, self.parents)
+            skinned = lbs.skin(v_posed, self.weights, transforms.astype(self.dtype))
+            vertices[s] = skinned + trans[s, None, :].astype(self.dtype)
+            joints[s] = j_posed + trans[s, None, :]
+
+        landmarks = None
+        if self.landmarks is not None:
+            rows = contour_rows(rotations) if self.landmarks.has_contour else None
+            landmarks = self.landmarks.evaluate(vertices, self.faces, rows)
+            landmarks = landmarks.reshape(batch + landmarks.shape[1:])
+        return FlameOutput(
+            vertices=vertices.reshape(batch + vertices.shape[1:]),
+            joints=joints.reshape(batch + joints.shape[1:]),
+            landmarks=landmarks,
+        )
+
+    def __call__(self, params: FlameParams | None = None, **fields: Any) -> FlameOutput:
+        return self.forward(params, **fields)
+
+    def __repr__(self) -> str:
+        return (
+            f"FlameModel({self.n_vertices} vertices, {self.n_faces} faces, {self.n_shape} shape, "
+            f"{self.n_expression} expression, dtype={self.dtype}, source={self.source!r})"
+        )
+
+
+class _Checker:
+    """Validates arrays against the layout, raising :class:`ModelFileError` naming the key."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str, expected: str | None = None, found: str | None = None) -> None:
+        raise ModelFileError(self.source, problem, key=key, expected=expected, found=found)
+
+    def array(self, key: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
+        try:
+            array = np.asarray(value)
+        except Exception as exc:
+            self.fail(key, f"not an array ({exc})")
+        expected = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
+        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+            self.fail(key, "wrong shape", expected, str(array.shape))
+        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+            self.fail(key, "wrong dtype", "floating-point numbers", str(array.dtype))
+        if not np.all(np.isfinite(array)):
+            self.fail(key, "non-finite values (NaN or inf)")
+        return array
+
+    def indices(self, key: str, value: Any, upper: int, ndim: int = 1) -> np.ndarray:
+        array = np.asarray(value)
+        if array.ndim != ndim:
+            self.fail(key, "wrong number of axes", str(ndim), str(array.ndim))
+        whole_floats = np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)
+        if not (np.issubdtype(array.dtype, np.integer) or whole_floats):
+            self.fail(key, "wrong dtype", "integer indices", str(array.dtype))
+        array = array.astype(np.int64)
+        if array.size and (array.min() < 0 or array.max() >= upper):
+            self.fail(key, "index out of range", f"0..{upper - 1}", f"{array.min()}..{array.max()}")
+        return array
+
+    def faces(self, key: str, value: Any, n_verts: int) -> np.ndarray:
+        faces = self.indices(key, value, n_verts, ndim=2)
+        if faces.shape[1] != 3 or faces.shape[0] == 0:
+            self.fail(key, "wrong shape", "(F, 3) triangles", str(faces.shape))
+        return faces.astype(np.int32)
+
+    def parents(self, key: str, value: Any) -> tuple[int, ...]:
+        parents = tuple(int(p) for p in np.asarray(value).ravel())
+        if len(parents) != N_JOINTS:
+            self.fail(key, "wrong number of joints", str(N_JOINTS), str(len(parents)))
+        if parents[0] != -1 or any(not 0 <= p < j for j, p in enumerate(parents) if j > 0):
+            self.fail(key, "parents are not well-ordered", "root -1 and each parent before its child", str(parents))
+        return parents
