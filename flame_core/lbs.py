@@ -65,14 +65,19 @@ def rigid_transforms(
     return world_pos, transforms
 
 
-def skin(vertices: np.ndarray, weights: np.ndarray, transforms: np.ndarray) -> np.ndarray:
-    """Blend per-joint transforms (..., J, 3, 4) by ``weights`` (V, J) and apply to (..., V, 3)."""
-    lead = transforms.shape[:-3]
-    n_joints = transforms.shape[-3]
-    flat = transforms.reshape((-1, n_joints, 12))
-    # (V, J) @ (B, J, 12) -> (B, V, 12): per-vertex blended 3x4 matrices.
-    blended = np.matmul(weights, flat).reshape((-1, weights.shape[0], 3, 4))
-    v = vertices.reshape((-1, weights.shape[0], 3))
-    out = blended[..., 3] + blended[..., 0] * v[..., 0:1] + blended[..., 1] * v[..., 1:2]
-    out += blended[..., 2] * v[..., 2:3]
-    return out.reshape(lead + (weights.shape[0], 3))
+def skin(planes: np.ndarray, weights_t: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """Linear blend skinning of B frames in planar layout.
+
+    ``planes`` (B, 3, V) holds the x, y and z rows of the rest-posed vertices, ``weights_t``
+    (J, V) the skinning weights and ``transforms`` (B, J, 3, 4) the per-joint skinning transforms.
+    Returns the skinned coordinates in the same planar layout (3, B, V): the blended 3x4 matrix of
+    every vertex comes from one matrix product, the rest is elementwise over contiguous rows.
+    """
+    n_frames, n_joints = transforms.shape[:2]
+    # (3, 4, B, J) @ (J, V) -> (3, 4, B, V): entry (i, k) of every vertex's blended transform.
+    rows = np.ascontiguousarray(transforms.transpose(2, 3, 0, 1)).reshape(-1, n_joints)
+    blended = (rows @ weights_t).reshape(3, 4, n_frames, -1)
+    out = blended[:, 3].copy()
+    for k in range(3):
+        out += blended[:, k] * planes[:, k]
+    return out

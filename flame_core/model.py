@@ -14,7 +14,7 @@ from .landmarks import LandmarkEmbedding, contour_rows
 from .params import N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
 
 #: Frames evaluated together in a batched forward pass (keeps the working set in cache).
-CHUNK_FRAMES = 32
+CHUNK_FRAMES = 64
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,15 @@ class FlameModel:
                 found=f"{shapedirs.shape[2]} and {exprdirs.shape[2]}",
             )
         dt = self.dtype
-        flat = 3 * n_verts
-        # Row-major (components, 3V) bases: coefficients @ basis is one BLAS call.
-        self._template = np.ascontiguousarray(v_template.reshape(flat), dtype=dt)
-        self._shape_basis = np.ascontiguousarray(shapedirs.reshape(flat, -1).T, dtype=dt)
-        self._expr_basis = np.ascontiguousarray(exprdirs.reshape(flat, -1).T, dtype=dt)
-        self._pose_basis = np.ascontiguousarray(posedirs.reshape(flat, -1).T, dtype=dt)
+        # Planar layout: every basis row holds all x, then all y, then all z coordinates, so that
+        # coefficients @ basis is one BLAS call and skinning works on contiguous coordinate rows.
+        self._template = np.ascontiguousarray(v_template.T, dtype=dt).reshape(-1)
+        self._shape_basis = _planar(shapedirs, dt)
+        self._n_expression = exprdirs.shape[2]
+        # Expression and pose correctives change every frame: one basis, one product per frame.
+        self._frame_basis = np.concatenate([_planar(exprdirs, dt), _planar(posedirs, dt)])
         self.j_regressor = np.ascontiguousarray(j_regressor, dtype=dt)
-        self.weights = np.ascontiguousarray(weights, dtype=dt)
+        self._weights_t = np.ascontiguousarray(weights.T, dtype=dt)
         # Joint regression commutes with the blend: regress the template and every component once.
         jr = j_regressor.astype(np.float64)
         self._j_template = jr @ v_template.astype(np.float64)
@@ -108,7 +109,7 @@ class FlameModel:
     # ------------------------------------------------------------------ sizes and arrays
     @property
     def n_vertices(self) -> int:
-        return self._template.shape[0] // 3
+        return self._weights_t.shape[1]
 
     @property
     def n_faces(self) -> int:
@@ -124,26 +125,32 @@ class FlameModel:
 
     @property
     def n_expression(self) -> int:
-        return self._expr_basis.shape[0]
+        return self._n_expression
 
     @property
     def v_template(self) -> np.ndarray:
-        return self._template.reshape(-1, 3)
+        """(V, 3) rest vertices."""
+        return self._template.reshape(3, -1).T
 
     @property
     def shapedirs(self) -> np.ndarray:
         """(V, 3, n_shape) in the official layout."""
-        return self._shape_basis.T.reshape(self.n_vertices, 3, -1)
+        return _official(self._shape_basis, self.n_vertices)
 
     @property
     def exprdirs(self) -> np.ndarray:
         """(V, 3, n_expression) in the official layout."""
-        return self._expr_basis.T.reshape(self.n_vertices, 3, -1)
+        return _official(self._frame_basis[: self._n_expression], self.n_vertices)
 
     @property
     def posedirs(self) -> np.ndarray:
         """(V, 3, 36) in the official layout."""
-        return self._pose_basis.T.reshape(self.n_vertices, 3, -1)
+        return _official(self._frame_basis[self._n_expression :], self.n_vertices)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """(V, J) skinning weights."""
+        return self._weights_t.T
 
     @property
     def has_uvs(self) -> bool:
@@ -235,13 +242,14 @@ class FlameModel:
                 v_id = self._template + shape[s].astype(self.dtype) @ self._shape_basis
                 j_id = self._j_template + (shape[s] @ self._j_shape).reshape(-1, N_JOINTS, 3)
             e = expr[s]
-            v_shaped = v_id + e.astype(self.dtype) @ self._expr_basis
+            coeffs = np.concatenate([e, lbs.pose_features(rotations[s])], axis=1).astype(self.dtype)
+            planes = coeffs @ self._frame_basis
+            planes += v_id
             j_rest = j_id + (e @ self._j_expr).reshape(-1, N_JOINTS, 3)
-            feats = lbs.pose_features(rotations[s]).astype(self.dtype)
-            v_posed = v_shaped + feats @ self._pose_basis
             j_posed, transforms = lbs.rigid_transforms(rotations[s], j_rest, self.parents)
-            skinned = lbs.skin(v_posed, self.weights, transforms.astype(self.dtype))
-            vertices[s] = skinned + trans[s, None, :].astype(self.dtype)
+            skinned = lbs.skin(planes.reshape(len(e), 3, -1), self._weights_t, transforms.astype(self.dtype))
+            skinned += trans[s].T[:, :, None].astype(self.dtype)
+            vertices[s] = skinned.transpose(1, 2, 0)
             joints[s] = j_posed + trans[s, None, :]
 
         landmarks = None
@@ -263,6 +271,16 @@ class FlameModel:
             f"FlameModel({self.n_vertices} vertices, {self.n_faces} faces, {self.n_shape} shape, "
             f"{self.n_expression} expression, dtype={self.dtype}, source={self.source!r})"
         )
+
+
+def _planar(dirs: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """(V, 3, K) official blend directions to (K, 3V) rows of x, then y, then z coordinates."""
+    return np.ascontiguousarray(dirs.transpose(2, 1, 0), dtype=dtype).reshape(dirs.shape[2], -1)
+
+
+def _official(basis: np.ndarray, n_verts: int) -> np.ndarray:
+    """Inverse of :func:`_planar`."""
+    return basis.reshape(-1, 3, n_verts).transpose(2, 1, 0)
 
 
 class _Checker:

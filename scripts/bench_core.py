@@ -1,0 +1,77 @@
+"""Benchmark the core forward pass on the full-size embedded model (float32).
+
+    .venv/bin/python scripts/bench_core.py [--frames 1000] [--repeat 50]
+
+Prints median timings: a single frame with every parameter set, a batched animation with a
+fixed identity, and the bare blend-shape matrix product (300 + 100 coefficients) for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import flame_core
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def random_params(rng: np.random.Generator, frames: tuple[int, ...]) -> flame_core.FlameParams:
+    return flame_core.FlameParams(
+        shape=rng.normal(size=300),
+        expression=rng.normal(size=frames + (100,)),
+        rotation=rng.normal(size=frames + (3,)) * 0.2,
+        neck=rng.normal(size=frames + (3,)) * 0.2,
+        jaw=np.abs(rng.normal(size=frames + (3,))) * 0.2,
+        eyes=rng.normal(size=frames + (6,)) * 0.1,
+        translation=rng.normal(size=frames + (3,)) * 0.01,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    model = flame_core.demo_model()
+    print(f"demo model built in {(time.perf_counter() - start) * 1e3:.0f} ms: {model}")
+    rng = np.random.default_rng(0)
+
+    single = random_params(rng, ())
+    single_ms = median_ms(lambda: model.forward(single), args.repeat * 10)
+    print(f"single frame, all parameters:          {single_ms:.3f} ms median  (target <= 0.3 ms)")
+    cold_ms = median_ms(lambda: (model.clear_cache(), model.forward(single)), args.repeat)
+    print(f"single frame, identity recomputed:     {cold_ms:.3f} ms median")
+
+    batch = random_params(rng, (args.frames,))
+    batch_ms = median_ms(lambda: model.forward(batch), max(3, args.repeat // 10))
+    print(
+        f"{args.frames} frames batched, fixed identity: {batch_ms:.1f} ms median = "
+        f"{args.frames / batch_ms * 1e3:,.0f} frames/s  (target >= 10,000)"
+    )
+
+    basis = np.ascontiguousarray(np.concatenate([model.shapedirs, model.exprdirs], axis=2).reshape(-1, 400).T)
+    coeffs = rng.normal(size=400).astype(np.float32)
+    bare_ms = median_ms(lambda: coeffs @ basis, args.repeat * 10)
+    print(f"bare blend-shape product (400 x 15069): {bare_ms:.3f} ms median")
+    print(f"forward / bare product:                {single_ms / bare_ms:.2f}x  (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
