@@ -8,13 +8,19 @@
 No Blender, scipy, torch or chumpy is needed: numpy alone (safetensors when installed).
 """
 
+from .camera import BlenderCamera, Camera, default_front_camera
 from .demo import demo_model
 from .errors import FileFormatError, FlameError, ModelFileError, ParamsError, SequenceFileError, UnsafePickleError
+from .images import read_exr, read_png, save_image, write_exr, write_png
 from .io import load_model, save_model
 from .landmarks import LandmarkEmbedding
 from .mesh import face_areas, face_normals, vertex_normals
 from .model import FlameModel, FlameOutput
 from .params import FIELDS, JOINT_NAMES, N_EXPRESSION, N_SHAPE, PARENTS, FlameParams
+from .ply import read_ply, write_ply
+from .render import NormalMap, iter_normal_maps, render_normal_map, render_normal_maps
+from .sampling import SurfaceSamples, evaluate_samples, sample_surface
+from .sequence import FlameSequence, load_sequence, save_sequence
 
 __version__ = "0.1.0"
 
@@ -24,20 +30,40 @@ __all__ = [
     "N_EXPRESSION",
     "N_SHAPE",
     "PARENTS",
+    "BlenderCamera",
+    "Camera",
     "FileFormatError",
     "FlameError",
     "FlameModel",
     "FlameOutput",
     "FlameParams",
+    "FlameSequence",
     "LandmarkEmbedding",
     "ModelFileError",
+    "NormalMap",
     "ParamsError",
     "SequenceFileError",
+    "SurfaceSamples",
     "UnsafePickleError",
+    "default_front_camera",
     "demo_model",
+    "evaluate_samples",
     "face_areas",
     "face_normals",
+    "iter_normal_maps",
     "load_model",
+    "load_sequence",
+    "read_exr",
+    "read_ply",
+    "read_png",
+    "render_normal_map",
+    "render_normal_maps",
+    "sample_surface",
+    "save_image",
     "save_model",
+    "save_sequence",
     "vertex_normals",
+    "write_exr",
+    "write_ply",
+    "write_png",
 ]

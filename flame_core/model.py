@@ -84,10 +84,11 @@ class FlameModel:
         self.j_regressor = np.ascontiguousarray(j_regressor, dtype=dt)
         self._weights_t = np.ascontiguousarray(weights.T, dtype=dt)
         # Joint regression commutes with the blend: regress the template and every component once.
-        jr = j_regressor.astype(np.float64)
-        self._j_template = jr @ v_template.astype(np.float64)
-        self._j_shape = np.einsum("jv,vck->kjc", jr, shapedirs.astype(np.float64)).reshape(-1, 3 * N_JOINTS)
-        self._j_expr = np.einsum("jv,vck->kjc", jr, exprdirs.astype(np.float64)).reshape(-1, 3 * N_JOINTS)
+        # Contiguous float64 copies make the results independent of the inputs' memory layout.
+        jr = np.ascontiguousarray(j_regressor, dtype=np.float64)
+        self._j_template = jr @ np.ascontiguousarray(v_template, dtype=np.float64)
+        self._j_shape = _regress_components(jr, shapedirs)
+        self._j_expr = _regress_components(jr, exprdirs)
 
         self.uv_coords = None if uv_coords is None else check.array("uv_coords", uv_coords, (None, 2))
         self.uv_faces = None if uv_faces is None else check.faces("uv_faces", uv_faces, len(self.uv_coords))
@@ -273,14 +274,23 @@ class FlameModel:
         )
 
 
+def _regress_components(regressor: np.ndarray, dirs: np.ndarray) -> np.ndarray:
+    """Joint offsets of each blend direction: (J, V) @ (V, 3, K) -> (K, 3J), joint-major."""
+    n_verts, _, n_components = dirs.shape
+    flat = np.ascontiguousarray(dirs, dtype=np.float64).reshape(n_verts, 3 * n_components)
+    joints = (regressor @ flat).reshape(N_JOINTS, 3, n_components)
+    return joints.transpose(2, 0, 1).reshape(n_components, 3 * N_JOINTS)
+
+
 def _planar(dirs: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """(V, 3, K) official blend directions to (K, 3V) rows of x, then y, then z coordinates."""
-    return np.ascontiguousarray(dirs.transpose(2, 1, 0), dtype=dtype).reshape(dirs.shape[2], -1)
+    n_verts, _, n_components = dirs.shape
+    return np.ascontiguousarray(dirs.transpose(2, 1, 0), dtype=dtype).reshape(n_components, 3 * n_verts)
 
 
 def _official(basis: np.ndarray, n_verts: int) -> np.ndarray:
     """Inverse of :func:`_planar`."""
-    return basis.reshape(-1, 3, n_verts).transpose(2, 1, 0)
+    return basis.reshape(basis.shape[0], 3, n_verts).transpose(2, 1, 0)
 
 
 class _Checker:

@@ -1,9 +1,16 @@
-"""Model file readers and writers (being written)."""
+"""Reading and writing FLAME model files and their companions (landmarks, UVs, masks).
 
+One module per format: :mod:`.pkl` (official pickles, through the restricted unpickler of
+:mod:`.safe_pickle`), :mod:`.npz`, :mod:`.safetensors_io`, :mod:`.npy_folder`; plus :mod:`.obj` /
+:mod:`.uvs` (UV layouts), :mod:`.masks` and :mod:`.landmark_files`. :mod:`.layout` maps each
+format's arrays to a :class:`~flame_core.FlameModel` and back.
+"""
 
-def load_model(*args, **kwargs):
-    raise NotImplementedError
+from .landmark_files import load_landmarks
+from .layout import guess_version
+from .masks import load_masks
+from .model_files import attach, detect_format, load_model, save_model
+from .uvs import load_uvs
 
-
-def save_model(*args, **kwargs):
-    raise NotImplementedError
+__all__ = ["attach", "detect_format", "guess_version", "load_landmarks", "load_masks", "load_model", "load_uvs",
+           "save_model"]

@@ -178,3 +178,25 @@ def test_odd_sizes_follow_the_layout() -> None:
     p = FlameParams(shape=np.ones(7), expression=np.ones(3), jaw=[0.2, 0.1, 0])
     ref_v, _ = reference(arrays, p)
     np.testing.assert_allclose(model.forward(p).vertices, ref_v, atol=1e-9)
+
+
+def test_model_without_expression_components(small_arrays: dict) -> None:
+    arrays = dict(
+        small_arrays, exprdirs=small_arrays["exprdirs"][:, :, :0], shapedirs=small_arrays["shapedirs"][:, :, :0]
+    )
+    model = FlameModel(**arrays, dtype=np.float64)
+    assert (model.n_shape, model.n_expression) == (0, 0)
+    assert model.exprdirs.shape == (60, 3, 0)
+    p = FlameParams(jaw=[0.3, 0, 0])
+    np.testing.assert_allclose(model.forward(p).vertices, reference(arrays, p)[0], atol=1e-9)
+
+
+def test_results_do_not_depend_on_input_memory_layout(small_arrays: dict) -> None:
+    model = FlameModel(**small_arrays, dtype=np.float64)
+    again = FlameModel(**model.arrays(), dtype=np.float64)  # views in other layouts
+    transposed = {k: np.asfortranarray(v) for k, v in small_arrays.items()}
+    p = random_params(np.random.default_rng(12))
+    for other in (again, FlameModel(**transposed, dtype=np.float64)):
+        out, ref = other.forward(p), model.forward(p)
+        np.testing.assert_array_equal(out.vertices, ref.vertices)
+        np.testing.assert_array_equal(out.joints, ref.joints)

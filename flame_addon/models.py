@@ -1,0 +1,131 @@
+"""Model loading and the in-memory model cache shared by every head.
+
+A head names its model file in ``obj.flame.model_path``; empty means the file set in the
+preferences, and when that is empty too, the built-in demo head. Loaded models are kept per
+(file, modification time, shape count, expression count) so that several heads share one model and
+an edited file is picked up again. :func:`clear_cache` empties the cache (done on unregister).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from .. import flame_core
+from ..flame_core import FlameError, FlameModel
+
+#: Cache key of the built-in demo head (no file).
+DEMO = "<demo>"
+#: Models kept in memory at once (full-size FLAME in float32 is about 25 MB).
+CACHE_SIZE = 8
+
+_cache: OrderedDict[tuple[Any, ...], FlameModel] = OrderedDict()
+
+
+class ModelNotFoundError(FlameError):
+    """The model file a head or the preferences name does not exist."""
+
+
+def resolve_path(path: str, preferences: Any | None = None) -> str:
+    """The absolute model file for a head's ``model_path`` ('' = the preferences' file; '' again = demo).
+
+    Paths relative to the .blend file (``//``) are made absolute."""
+    if not path and preferences is not None:
+        path = getattr(preferences, "model_path", "") or ""
+    if not path:
+        return ""
+    import bpy  # deferred: keeps this module importable for type checks
+
+    return os.path.normpath(bpy.path.abspath(path))
+
+
+def _stamp(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        raise ModelNotFoundError(f"file not found: {path}") from None
+
+
+#: Preference properties naming extra files, and the ``load_model`` keywords they feed.
+EXTRA_FILES = (("landmarks_path", "landmarks"), ("uv_path", "uvs"), ("masks_path", "masks"))
+
+
+def extra_files(preferences: Any | None) -> dict[str, str]:
+    """The landmark, UV and mask files set in the preferences, as ``load_model`` keywords."""
+    extras: dict[str, str] = {}
+    if preferences is None:
+        return extras
+    for prop, keyword in EXTRA_FILES:
+        value = getattr(preferences, prop, "") or ""
+        if value:
+            extras[keyword] = resolve_path(value)
+    return extras
+
+
+def _load(path: str, extras: dict[str, str]) -> FlameModel:
+    """The whole model in a file (or the demo), float32, with the extra files attached."""
+    if not path:
+        return flame_core.demo_model()
+    for extra in extras.values():
+        _stamp(extra)
+    return flame_core.load_model(path, dtype=np.float32, **extras)  # type: ignore[arg-type]
+
+
+def get_model(path: str, n_shape: int | None = None, n_expression: int | None = None,
+              preferences: Any | None = None) -> FlameModel:
+    """The model in ``path`` ('' = demo) truncated to at most ``n_shape``/``n_expression`` components.
+
+    Counts above what the file holds are clamped to it. Raises :class:`ModelNotFoundError` for a
+    missing file, :class:`FlameError` for a file that cannot be used and ``OSError`` for I/O errors.
+    """
+    stamp = _stamp(path) if path else 0.0
+    extras = extra_files(preferences) if path else {}
+    source = (path or DEMO, *sorted(extras.items()))
+    full_key = (source, stamp, None, None)
+    full = _cache.get(full_key)
+    if full is None:
+        full = _load(path, extras)
+        _remember(full_key, full)
+    n_s = full.n_shape if n_shape is None else max(0, min(int(n_shape), full.n_shape))
+    n_e = full.n_expression if n_expression is None else max(0, min(int(n_expression), full.n_expression))
+    if (n_s, n_e) == (full.n_shape, full.n_expression):
+        _cache.move_to_end(full_key)
+        return full
+    key = (source, stamp, n_s, n_e)
+    model = _cache.get(key)
+    if model is None:
+        model = full.truncated(n_s, n_e)
+        _remember(key, model)
+    else:
+        _cache.move_to_end(key)
+    return model
+
+
+def _remember(key: tuple[Any, ...], model: FlameModel) -> None:
+    _cache[key] = model
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (the next evaluation loads again)."""
+    _cache.clear()
+
+
+def cached_models() -> int:
+    """How many models are in memory (full and truncated)."""
+    return len(_cache)
+
+
+def version_guess(model: FlameModel) -> str:
+    """A short description of which FLAME release (or the demo) a model looks like."""
+    meta = model.metadata
+    for key in ("version", "flame_version", "release"):
+        if meta.get(key):
+            return meta[key]
+    if model.source is None:
+        return "built-in demo head (not FLAME)"
+    return "unknown"

@@ -1,0 +1,161 @@
+"""The head's animatable properties on ``Object.flame``, derived from ``flame_core.params.FIELDS``.
+
+Data paths (stable; keyframe them from the UI or with ``obj.keyframe_insert``):
+
+- ``flame.shape[i].value``, ``flame.expression[i].value``: coefficient lists, one item per exposed
+  component (``flame.n_shape`` / ``flame.n_expression`` items);
+- ``flame.rotation``, ``flame.neck``, ``flame.jaw``: axis-angle vectors in radians (shown in degrees);
+- ``flame.eyes``: left then right eye axis-angles (6 values, radians);
+- ``flame.translation``: metres, in FLAME's axes like the parameter files.
+
+Update callbacks re-evaluate the mesh at once; animation playback is handled by the frame-change
+handler (the animation system does not call update callbacks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+from bpy.props import BoolProperty, CollectionProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
+
+from ..flame_core import FIELDS, FlameError
+from ..flame_core.params import Field
+from . import evaluate, models
+from .preferences import get_preferences
+
+#: Label of the first item of each coefficient list ("Shape 001").
+COMPONENT_LABELS = {f.name: f.name.title() for f in FIELDS if f.kind == "coefficients"}
+_resizing: set[int] = set()
+
+
+def _on_param_update(self: Any, context: Any) -> None:
+    obj = self.id_data
+    if obj is not None and getattr(obj, "type", None) == "MESH" and obj.flame.is_head:
+        evaluate.safe_evaluate(obj)
+
+
+def _on_model_update(self: Any, context: Any) -> None:
+    obj = self.id_data
+    if obj is not None and obj.flame.is_head:
+        evaluate.safe_evaluate(obj, force=True)
+
+
+def component_name(field_name: str, index: int) -> str:
+    return f"{COMPONENT_LABELS[field_name]} {index + 1:03d}"
+
+
+def resize_components(settings: Any, field_name: str, count: int) -> None:
+    """Grow or shrink a coefficient list to ``count`` items; kept items keep their values."""
+    items = getattr(settings, field_name)
+    while len(items) > count:
+        items.remove(len(items) - 1)
+    for i in range(len(items), count):
+        item = items.add()
+        item.name = component_name(field_name, i)
+        item.value = 0.0
+    index_name = f"{field_name}_index"
+    if getattr(settings, index_name) >= count:
+        setattr(settings, index_name, max(0, count - 1))
+
+
+def _available(settings: Any, field_name: str) -> int | None:
+    """How many ``field_name`` components the head's model file holds (None when it cannot be loaded)."""
+    if not settings.is_head:
+        return None
+    prefs = get_preferences()
+    try:
+        model = models.get_model(models.resolve_path(settings.model_path, prefs), None, None, prefs)
+    except (FlameError, OSError):
+        return None
+    return int(getattr(model, f"n_{field_name}"))
+
+
+def _count_updater(field_name: str) -> Any:
+    def update(self: Any, context: Any) -> None:
+        key = self.as_pointer()
+        if key in _resizing:
+            return
+        count_name = f"n_{field_name}"
+        count = getattr(self, count_name)
+        available = _available(self, field_name)
+        _resizing.add(key)
+        try:
+            if available is not None and count > available:
+                count = available
+                setattr(self, count_name, count)
+            resize_components(self, field_name, count)
+        finally:
+            _resizing.discard(key)
+        _on_param_update(self, context)
+
+    return update
+
+
+class FlameComponent(bpy.types.PropertyGroup):
+    """One shape or expression coefficient (``name`` is its label in the list)."""
+
+    value: FloatProperty(  # type: ignore[valid-type]
+        name="Value",
+        description="Coefficient (in standard deviations of the model's training data)",
+        default=0.0, soft_min=-3.0, soft_max=3.0, precision=3,
+        update=_on_param_update,
+    )
+
+
+def _field_properties(field: Field) -> dict[str, Any]:
+    """The Blender properties of one parameter group."""
+    label = field.name.title()
+    description = field.description[:1].upper() + field.description[1:]
+    if field.kind == "coefficients":
+        return {
+            field.name: CollectionProperty(type=FlameComponent, name=label, description=description),
+            f"{field.name}_index": IntProperty(name=f"Active {label}", default=0, min=0, options=set()),
+            f"n_{field.name}": IntProperty(
+                name=f"{label} Components",
+                description=f"Number of {field.name} coefficients exposed (at most {field.size})",
+                default=0, min=0, max=field.size, options=set(),
+                update=_count_updater(field.name),
+            ),
+        }
+    if field.kind == "rotation":
+        return {
+            field.name: FloatVectorProperty(
+                name=label, description=description, size=field.size,
+                subtype="XYZ" if field.size == 3 else "NONE", unit="ROTATION",
+                update=_on_param_update,
+            )
+        }
+    return {
+        field.name: FloatVectorProperty(
+            name=label, description=description, size=field.size, subtype="XYZ", unit="LENGTH",
+            update=_on_param_update,
+        )
+    }
+
+
+class FlameHeadSettings(bpy.types.PropertyGroup):
+    """Everything that makes an object a FLAME head: model, exposed counts and parameters."""
+
+    is_head: BoolProperty(name="FLAME Head", default=False, options={"HIDDEN"})  # type: ignore[valid-type]
+    model_path: StringProperty(  # type: ignore[valid-type]
+        name="Model File",
+        description="FLAME model of this head; empty: the preferences' model (or the built-in demo head)",
+        subtype="FILE_PATH", options=set(),
+        update=_on_model_update,
+    )
+
+
+for _field in FIELDS:
+    FlameHeadSettings.__annotations__.update(_field_properties(_field))
+
+
+def register() -> None:
+    bpy.types.Object.flame = bpy.props.PointerProperty(type=FlameHeadSettings, name="FLAME")  # type: ignore[attr-defined]
+
+
+def unregister() -> None:
+    del bpy.types.Object.flame  # type: ignore[attr-defined]
+
+
+CLASSES = (FlameComponent, FlameHeadSettings)

@@ -1,0 +1,201 @@
+"""Panels and lists (drawing only): a "FLAME" tab in the 3D viewport sidebar and the same panels in
+the Object properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from ..flame_core import FIELDS, FlameError
+from . import evaluate, models
+from .operators import params as params_ops
+from .preferences import DEMO_NOTE, get_preferences
+
+COEFFICIENT_FIELDS = tuple(f for f in FIELDS if f.kind == "coefficients")
+EYE_LABELS = ("Left Eye", "Right Eye")
+
+
+class FLAME_UL_components(bpy.types.UIList):
+    """Coefficient list drawn like the shape key list: name, then a value slider (filter by name below)."""
+
+    def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: Any, active_data: Any,
+                  active_property: Any, index: Any = 0, flt_flag: Any = 0) -> None:
+        if self.layout_type in {"DEFAULT", "COMPACT"}:
+            split = layout.split(factor=0.5, align=False)
+            split.label(text=item.name)
+            split.prop(item, "value", text="", emboss=False)
+        else:
+            layout.alignment = "CENTER"
+            layout.label(text=str(index + 1))
+
+
+def _head(context: Any) -> Any | None:
+    obj = context.active_object
+    return obj if evaluate.is_head(obj) else None
+
+
+def draw_error(layout: Any, obj: Any) -> None:
+    message = evaluate.error(obj)
+    if message:
+        box = layout.box()
+        box.alert = True
+        col = box.column(align=True)
+        col.label(text="The head keeps its last mesh:", icon="ERROR")
+        for start in range(0, len(message), 60):
+            col.label(text=message[start : start + 60])
+
+
+def draw_main(layout: Any, context: Any) -> None:
+    obj = _head(context)
+    if obj is None:
+        layout.operator("flame.add_head", icon="USER", text="Add FLAME Head")
+        prefs = get_preferences(context)
+        if prefs is None or not prefs.model_path:
+            layout.label(text=DEMO_NOTE, icon="INFO")
+        return
+    draw_error(layout, obj)
+    row = layout.row(align=True)
+    row.operator("flame.copy_params", icon="COPYDOWN", text="Copy")
+    row.operator("flame.paste_params", icon="PASTEDOWN", text="Paste")
+    row.operator("flame.reset_params", icon="LOOP_BACK", text="Reset").group = "ALL"
+    source = params_ops.clipboard_source()
+    if source:
+        layout.label(text=f"Clipboard: {source}", icon="INFO")
+
+
+def draw_coefficients(layout: Any, obj: Any, field_name: str) -> None:
+    settings = obj.flame
+    row = layout.row()
+    row.template_list(
+        "FLAME_UL_components", field_name, settings, field_name, settings, f"{field_name}_index", rows=6
+    )
+    items = getattr(settings, field_name)
+    index = getattr(settings, f"{field_name}_index")
+    if 0 <= index < len(items):
+        layout.prop(items[index], "value", text=items[index].name, slider=True)
+    layout.prop(settings, f"n_{field_name}")
+    row = layout.row(align=True)
+    row.operator("flame.reset_params", text="Reset", icon="LOOP_BACK").group = field_name.upper()
+    row.operator("flame.randomize_params", text="Randomize", icon="RNDCURVE").group = field_name.upper()
+
+
+def draw_pose(layout: Any, obj: Any) -> None:
+    settings = obj.flame
+    layout.use_property_split = True
+    layout.use_property_decorate = True
+    for field in FIELDS:
+        if field.kind == "coefficients":
+            continue
+        if field.name == "eyes":
+            per_eye = field.size // len(EYE_LABELS)
+            for e, label in enumerate(EYE_LABELS):
+                col = layout.column(align=True)
+                for k in range(per_eye):
+                    col.prop(settings, "eyes", index=e * per_eye + k, text=label if k == 0 else "XYZ"[k])
+            row = layout.row(align=True)
+            row.operator("flame.eyes_look_at", text="Eyes Look at Cursor", icon="HIDE_OFF").target = "CURSOR"
+        else:
+            layout.column(align=True).prop(settings, field.name)
+
+
+def draw_model(layout: Any, context: Any, obj: Any) -> None:
+    settings = obj.flame
+    layout.prop(settings, "model_path")
+    prefs = get_preferences(context)
+    path = models.resolve_path(settings.model_path, prefs)
+    col = layout.column(align=True)
+    if not path:
+        col.label(text=DEMO_NOTE, icon="INFO")
+    elif not settings.model_path:
+        col.label(text="From the preferences:", icon="PREFERENCES")
+        col.label(text=path)
+    try:
+        model = evaluate.model_for(obj)
+    except (FlameError, OSError) as exc:
+        if evaluate.error(obj):
+            draw_error(layout, obj)
+        else:
+            layout.label(text=str(exc)[:80], icon="ERROR")
+        return
+    col = layout.column(align=True)
+    col.label(text=f"Version: {models.version_guess(model)}")
+    col.label(text=f"{model.n_vertices} vertices, {model.n_faces} faces")
+    col.label(text=f"{model.n_shape} shape, {model.n_expression} expression components")
+    extras = [name for name, present in (("UVs", model.has_uvs), ("masks", bool(model.masks)),
+                                         ("landmarks", model.landmarks is not None)) if present]
+    col.label(text="With " + ", ".join(extras) if extras else "No UVs, masks or landmarks")
+    for key, value in sorted(model.metadata.items())[:6]:
+        col.label(text=f"{key}: {value}"[:80])
+    draw_error(layout, obj)
+
+
+class _Panel:
+    bl_category = "FLAME"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return _head(context) is not None
+
+
+class _MainPanel:
+    bl_label = "FLAME Head"
+
+    def draw(self, context: Any) -> None:
+        draw_main(self.layout, context)  # type: ignore[attr-defined]
+
+
+class _CoefficientPanel(_Panel):
+    field_name = ""
+
+    def draw(self, context: Any) -> None:
+        obj = _head(context)
+        if obj is not None:
+            draw_coefficients(self.layout, obj, self.field_name)  # type: ignore[attr-defined]
+
+
+class _PosePanel(_Panel):
+    bl_label = "Pose"
+
+    def draw(self, context: Any) -> None:
+        obj = _head(context)
+        if obj is not None:
+            draw_pose(self.layout, obj)  # type: ignore[attr-defined]
+
+
+class _ModelPanel(_Panel):
+    bl_label = "Model"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        obj = _head(context)
+        if obj is not None:
+            draw_model(self.layout, context, obj)  # type: ignore[attr-defined]
+
+
+def _panels(prefix: str, space: str, region: str, context: str | None, main_poll_any: bool) -> list[type]:
+    """The main panel and its sub-panels for one editor."""
+    base: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region}
+    if context:
+        base["bl_context"] = context
+    main_id = f"FLAME_PT_{prefix}_head"
+    main_attrs = dict(base, bl_idname=main_id)
+    if main_poll_any:
+        main_attrs["poll"] = classmethod(lambda cls, context: context.scene is not None)
+    main = type(main_id, (_MainPanel, _Panel, bpy.types.Panel), main_attrs)
+    classes: list[type] = [main]
+    for field in COEFFICIENT_FIELDS:
+        idname = f"FLAME_PT_{prefix}_{field.name}"
+        attrs = dict(base, bl_idname=idname, bl_parent_id=main_id, bl_label=field.name.title(), field_name=field.name)
+        classes.append(type(idname, (_CoefficientPanel, bpy.types.Panel), attrs))
+    for name, mixin in (("pose", _PosePanel), ("model", _ModelPanel)):
+        idname = f"FLAME_PT_{prefix}_{name}"
+        classes.append(type(idname, (mixin, bpy.types.Panel), dict(base, bl_idname=idname, bl_parent_id=main_id)))
+    return classes
+
+
+CLASSES = (
+    FLAME_UL_components,
+    *_panels("view3d", "VIEW_3D", "UI", None, main_poll_any=True),
+    *_panels("object", "PROPERTIES", "WINDOW", "object", main_poll_any=False),
+)

@@ -1,0 +1,313 @@
+"""Image files without extra dependencies: PNG (8/16 bit, write and read) and OpenEXR (half/float, write and read).
+
+Arrays are (H, W) or (H, W, C) with row 0 at the top. Float input to the PNG writer is taken as [0, 1] and
+quantised (rounded, clipped); integer input is written as is. Channels: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+Pixel values are written as data: no gamma or colour-space chunk, so normal maps stay linear-coded.
+
+EXR files are single-part scanline images (channels stored in alphabetical order, as the format requires),
+uncompressed, ZIPS (1 line per block) or ZIP (16 lines per block) compressed, with HALF or FLOAT channels.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FileFormatError, FlameError
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
+_PNG_CHANNELS = {v: k for k, v in _PNG_COLOR_TYPES.items()}
+_EXR_MAGIC = 20000630
+_EXR_COMPRESSION = {"NONE": 0, "ZIPS": 2, "ZIP": 3}
+_EXR_LINES = {0: 1, 2: 1, 3: 16}
+_EXR_PIXEL_TYPES = {1: np.dtype("<f2"), 2: np.dtype("<f4"), 0: np.dtype("<u4")}
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise FlameError(f"image: expected (H, W) or (H, W, 1..4), found shape {np.shape(image)}")
+    return arr
+
+
+# ---------------------------------------------------------------------------------------------------- PNG
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def encode_png(image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> bytes:
+    """PNG file bytes for an image (see the module docstring); ``bit_depth`` 8 or 16."""
+    arr = _as_hwc(image)
+    if bit_depth not in (8, 16):
+        raise FlameError(f"bit_depth: PNG supports 8 or 16, found {bit_depth}")
+    top = (1 << bit_depth) - 1
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)):
+            raise FlameError("image: PNG needs finite values")
+        values = np.round(np.clip(arr, 0.0, 1.0) * top)
+    elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
+        values = arr.astype(np.int64)
+        if values.min() < 0 or values.max() > top:
+            raise FlameError(f"image: integer values must lie in [0, {top}] for {bit_depth}-bit PNG")
+    else:
+        raise FlameError(f"image: expected a float or integer array, found {arr.dtype}")
+    h, w, c = arr.shape
+    raw = values.astype(">u2" if bit_depth == 16 else np.uint8).view(np.uint8).reshape(h, -1)
+    # Filter type 2 (Up) for every row: byte minus the byte above, modulo 256.
+    filtered = raw.copy()
+    filtered[1:] -= raw[:-1]
+    data = np.concatenate([np.full((h, 1), 2, dtype=np.uint8), filtered], axis=1)
+    header = struct.pack(">IIBBBBB", w, h, bit_depth, _PNG_COLOR_TYPES[c], 0, 0, 0)
+    return (
+        _PNG_SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(data.tobytes(), compression))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def write_png(path: str | Path, image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> None:
+    """Write a PNG file (see :func:`encode_png`)."""
+    Path(path).write_bytes(encode_png(image, bit_depth, compression))
+
+
+def read_png(path: str | Path) -> np.ndarray:
+    """Read a non-interlaced grey/RGB(A) PNG of bit depth 8 or 16 -> (H, W, C) uint8 or uint16.
+
+    Rows using the Average or Paeth filters (not written by :func:`write_png`) are decoded byte by byte,
+    which is slow for large images.
+    """
+    blob = Path(path).read_bytes()
+    if not blob.startswith(_PNG_SIGNATURE):
+        raise FileFormatError(path, "not a PNG file", expected="PNG signature", found=repr(blob[:8]))
+    pos, header, idat = 8, None, []
+    while pos + 8 <= len(blob):
+        (length,) = struct.unpack(">I", blob[pos : pos + 4])
+        kind = blob[pos + 4 : pos + 8]
+        data = blob[pos + 8 : pos + 8 + length]
+        if len(data) != length:
+            raise FileFormatError(path, "truncated chunk", key=kind.decode("latin-1"))
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", data)
+        elif kind == b"IDAT":
+            idat.append(data)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None:
+        raise FileFormatError(path, "no IHDR chunk")
+    w, h, depth, color, _, _, interlace = header
+    if depth not in (8, 16) or color not in _PNG_CHANNELS or interlace:
+        found = f"bit depth {depth}, colour type {color}, interlace {interlace}"
+        raise FileFormatError(path, "unsupported PNG", expected="8/16-bit grey/RGB(A), not interlaced", found=found)
+    c = _PNG_CHANNELS[color]
+    bpp = c * depth // 8
+    stride = w * bpp
+    try:
+        data = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
+    except zlib.error as exc:
+        raise FileFormatError(path, f"corrupt image data ({exc})") from None
+    if data.size != h * (stride + 1):
+        raise FileFormatError(path, "wrong amount of image data", expected=str(h * (stride + 1)), found=str(data.size))
+    rows = data.reshape(h, stride + 1)
+    kinds = rows[:, 0]
+    out = rows[:, 1:].copy()
+    if np.all(kinds == 2):
+        np.cumsum(out, axis=0, dtype=np.uint8, out=out)
+    elif np.any(kinds != 0):
+        _unfilter_rows(out, kinds, bpp, path)
+    pixels = out.view(">u2").astype(np.uint16) if depth == 16 else out
+    return pixels.reshape(h, w, c)
+
+
+def _unfilter_rows(out: np.ndarray, kinds: np.ndarray, bpp: int, path: str | Path) -> None:
+    """Undo PNG filters row by row, in place (rows depend on the row above)."""
+    prior = np.zeros(out.shape[1], dtype=np.uint8)
+    for r, kind in enumerate(kinds.tolist()):
+        line = out[r]
+        if kind == 1:
+            pix = line.reshape(-1, bpp)
+            np.cumsum(pix, axis=0, dtype=np.uint8, out=pix)
+        elif kind == 2:
+            line += prior
+        elif kind in (3, 4):
+            buf = bytearray(line.tobytes())
+            up = prior.tobytes()
+            for i in range(len(buf)):
+                a = buf[i - bpp] if i >= bpp else 0
+                if kind == 3:
+                    buf[i] = (buf[i] + ((a + up[i]) >> 1)) & 0xFF
+                else:
+                    c = up[i - bpp] if i >= bpp else 0
+                    p = a + up[i] - c
+                    pa, pb, pc = abs(p - a), abs(p - up[i]), abs(p - c)
+                    pred = a if pa <= pb and pa <= pc else (up[i] if pb <= pc else c)
+                    buf[i] = (buf[i] + pred) & 0xFF
+            line[:] = np.frombuffer(bytes(buf), dtype=np.uint8)
+        elif kind != 0:
+            raise FileFormatError(path, f"unknown filter type {kind} in row {r}")
+        prior = line
+
+
+# ---------------------------------------------------------------------------------------------------- EXR
+def _attr(name: str, kind: str, value: bytes) -> bytes:
+    return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+
+def _exr_channel_names(channels: int) -> list[str]:
+    return {1: ["Y"], 2: ["Y", "A"], 3: ["R", "G", "B"], 4: ["R", "G", "B", "A"]}[channels]
+
+
+def encode_exr(
+    image: np.ndarray, half: bool = False, compression: str = "ZIP", channel_names: list[str] | None = None
+) -> bytes:
+    """OpenEXR file bytes for a float image (H, W, C); channels default to Y, YA, RGB or RGBA."""
+    arr = _as_hwc(np.asarray(image, dtype=np.float32))
+    h, w, c = arr.shape
+    names = channel_names or _exr_channel_names(c)
+    if len(names) != c or len(set(names)) != c:
+        raise FlameError(f"channel_names: expected {c} distinct names, found {names}")
+    if compression not in _EXR_COMPRESSION:
+        raise FlameError(f"compression: expected one of {sorted(_EXR_COMPRESSION)}, found {compression!r}")
+    code = _EXR_COMPRESSION[compression]
+    pixel_type, dtype = (1, np.dtype("<f2")) if half else (2, np.dtype("<f4"))
+    order = sorted(range(c), key=lambda i: names[i])
+    chlist = b"".join(
+        names[i].encode() + b"\0" + struct.pack("<iB3xii", pixel_type, 0, 1, 1) for i in order
+    ) + b"\0"
+    box = struct.pack("<iiii", 0, 0, w - 1, h - 1)
+    header = (
+        struct.pack("<ii", _EXR_MAGIC, 2)
+        + _attr("channels", "chlist", chlist)
+        + _attr("compression", "compression", bytes([code]))
+        + _attr("dataWindow", "box2i", box)
+        + _attr("displayWindow", "box2i", box)
+        + _attr("lineOrder", "lineOrder", b"\0")
+        + _attr("pixelAspectRatio", "float", struct.pack("<f", 1.0))
+        + _attr("screenWindowCenter", "v2f", struct.pack("<ff", 0.0, 0.0))
+        + _attr("screenWindowWidth", "float", struct.pack("<f", 1.0))
+        + b"\0"
+    )
+    # Per scanline: each channel's row in turn (alphabetical channel order).
+    planar = arr[:, :, order].astype(dtype).transpose(0, 2, 1)  # (H, C, W)
+    lines = _EXR_LINES[code]
+    n_blocks = -(-h // lines)
+    table_size = 8 * n_blocks
+    blocks, offsets = [], []
+    position = len(header) + table_size
+    for b in range(n_blocks):
+        raw = planar[b * lines : (b + 1) * lines].tobytes()
+        data = _exr_zip(raw) if code else raw
+        if len(data) >= len(raw):
+            data = raw
+        block = struct.pack("<ii", b * lines, len(data)) + data
+        offsets.append(position)
+        blocks.append(block)
+        position += len(block)
+    return header + struct.pack(f"<{n_blocks}Q", *offsets) + b"".join(blocks)
+
+
+def _exr_zip(raw: bytes) -> bytes:
+    """EXR's ZIP block coding: split even/odd bytes, delta-code them (+128), deflate."""
+    data = np.frombuffer(raw, dtype=np.uint8)
+    split = np.concatenate([data[0::2], data[1::2]])
+    delta = split.copy()
+    delta[1:] = split[1:] - split[:-1] + np.uint8(128)
+    return zlib.compress(delta.tobytes(), 6)
+
+
+def _exr_unzip(data: bytes, size: int) -> bytes:
+    delta = np.frombuffer(zlib.decompress(data), dtype=np.uint8).copy()
+    if delta.size != size:
+        raise ValueError(f"block decompresses to {delta.size} bytes, expected {size}")
+    delta[1:] -= np.uint8(128)
+    split = np.cumsum(delta, dtype=np.uint8)
+    out = np.empty_like(split)
+    half = (size + 1) // 2
+    out[0::2] = split[:half]
+    out[1::2] = split[half:]
+    return out.tobytes()
+
+
+def write_exr(
+    path: str | Path,
+    image: np.ndarray,
+    half: bool = False,
+    compression: str = "ZIP",
+    channel_names: list[str] | None = None,
+) -> None:
+    """Write an OpenEXR file (see :func:`encode_exr`)."""
+    Path(path).write_bytes(encode_exr(image, half, compression, channel_names))
+
+
+def read_exr(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a single-part scanline EXR (NONE/ZIPS/ZIP; HALF/FLOAT/UINT) -> {channel name: (H, W) array}."""
+    blob = Path(path).read_bytes()
+    if len(blob) < 8 or struct.unpack("<i", blob[:4])[0] != _EXR_MAGIC:
+        raise FileFormatError(path, "not an OpenEXR file", expected="magic 20000630")
+    if blob[5] & 0x1A:  # tiled, deep or multi-part flags (bits 9, 11, 12)
+        raise FileFormatError(path, "unsupported EXR", expected="single-part scanline", found=f"flags {blob[5]:#x}")
+    pos, attrs = 8, {}
+    while blob[pos] != 0:
+        end = blob.index(b"\0", pos)
+        name = blob[pos:end].decode()
+        kind_end = blob.index(b"\0", end + 1)
+        (size,) = struct.unpack("<i", blob[kind_end + 1 : kind_end + 5])
+        attrs[name] = blob[kind_end + 5 : kind_end + 5 + size]
+        pos = kind_end + 5 + size
+    pos += 1
+    for key in ("channels", "compression", "dataWindow"):
+        if key not in attrs:
+            raise FileFormatError(path, "missing header attribute", key=key)
+    channels, cl = [], attrs["channels"]
+    i = 0
+    while cl[i] != 0:
+        end = cl.index(b"\0", i)
+        pixel_type, _, _xs, _ys = struct.unpack("<iB3xii", cl[end + 1 : end + 17])
+        channels.append((cl[i:end].decode(), _EXR_PIXEL_TYPES[pixel_type]))
+        i = end + 17
+    code = attrs["compression"][0]
+    if code not in _EXR_LINES:
+        expected = "NONE/ZIPS/ZIP"
+        raise FileFormatError(path, "unsupported compression", key="compression", expected=expected, found=str(code))
+    x0, y0, x1, y1 = struct.unpack("<iiii", attrs["dataWindow"])
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    lines = _EXR_LINES[code]
+    n_blocks = -(-h // lines)
+    offsets = struct.unpack(f"<{n_blocks}Q", blob[pos : pos + 8 * n_blocks])
+    line = np.dtype([(name, dt, (w,)) for name, dt in channels])  # one scanline: each channel's row in turn
+    out = {name: np.empty((h, w), dtype=dt.newbyteorder("=")) for name, dt in channels}
+    for off in offsets:
+        y, size = struct.unpack("<ii", blob[off : off + 8])
+        n_lines = min(lines, y1 - y + 1)
+        data = blob[off + 8 : off + 8 + size]
+        if size < n_lines * line.itemsize:
+            try:
+                data = _exr_unzip(data, n_lines * line.itemsize)
+            except (zlib.error, ValueError) as exc:
+                raise FileFormatError(path, f"corrupt block at line {y} ({exc})") from None
+        records = np.frombuffer(data, dtype=line, count=n_lines)
+        for name, _ in channels:
+            out[name][y - y0 : y - y0 + n_lines] = records[name]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- any
+def save_image(path: str | Path, image: np.ndarray, bit_depth: int | None = None) -> None:
+    """Write an image choosing the format from the suffix: ``.png`` (8 or 16 bit; default 8) or ``.exr``
+    (16 = HALF, 32 = FLOAT; default 32, ZIP compressed)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".png":
+        write_png(path, image, bit_depth=8 if bit_depth is None else bit_depth)
+    elif suffix == ".exr":
+        if bit_depth not in (None, 16, 32):
+            raise FlameError(f"bit_depth: EXR supports 16 (half) or 32 (float), found {bit_depth}")
+        write_exr(path, image, half=bit_depth == 16)
+    else:
+        raise FlameError(f"{path}: unknown image format {suffix!r}; expected .png or .exr")

@@ -1,0 +1,143 @@
+"""``load_model`` / ``save_model``: format detection and dispatch to the per-format readers."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelFileError
+from ..landmarks import LandmarkEmbedding
+from ..model import FlameModel
+from . import landmark_files, layout, npy_folder, npz, pkl, safetensors_io
+from .masks import load_masks
+from .uvs import load_uvs, match_uvs
+
+#: Formats by file suffix; content decides when it disagrees with the suffix.
+SUFFIXES = {".pkl": "pkl", ".pickle": "pkl", ".npz": "npz", ".safetensors": "safetensors"}
+WRITABLE = ("npz", "safetensors", "npy-folder")
+
+PathLike = str | Path
+
+
+def detect_format(path: PathLike) -> str:
+    """"pkl", "npz", "safetensors" or "npy-folder", from the content (first bytes) or else the suffix."""
+    p = Path(path)
+    if p.is_dir():
+        return "npy-folder"
+    if not p.exists():
+        raise ModelFileError(path, "no such file or folder")
+    with layout.guard(path, None, "cannot read the file"), open(p, "rb") as fh:
+        head = fh.read(16)
+    if not head:
+        raise ModelFileError(path, "empty file")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "npz"
+    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+        return "pkl"
+    if len(head) >= 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] < p.stat().st_size:
+        return "safetensors"
+    if p.suffix.lower() in SUFFIXES:
+        return SUFFIXES[p.suffix.lower()]
+    raise ModelFileError(path, "unrecognised model file", expected="a .pkl, .npz or .safetensors file, or a folder")
+
+
+def load_model(
+    path: PathLike,
+    n_shape: int | None = None,
+    n_expression: int | None = None,
+    dtype: Any = np.float32,
+    *,
+    landmarks: PathLike | Sequence[PathLike] | LandmarkEmbedding | None = None,
+    uvs: PathLike | None = None,
+    masks: PathLike | None = None,
+) -> FlameModel:
+    """Load a FLAME model from a ``.pkl`` (FLAME 2020/2023/2023 Open), ``.npz``, ``.safetensors`` or npy folder.
+
+    ``n_shape`` / ``n_expression`` keep only the first components; ``dtype`` is float32 or float64.
+    ``landmarks`` (one path, a static + dynamic pair, or an embedding), ``uvs`` (``head_template.obj``
+    or ``FLAME_texture.npz``) and ``masks`` (``FLAME_masks.pkl``) attach those to the model. Bad files
+    raise :class:`~flame_core.errors.ModelFileError` naming the file and the key.
+    """
+    fmt = detect_format(path)
+    options: dict[str, Any] = dict(n_shape=n_shape, n_expression=n_expression, dtype=dtype)
+    if fmt == "pkl":
+        model = layout.build_model(pkl.read_pkl(path), path, fmt, **options)
+    elif fmt == "npz":
+        with npz.open_npz(path) as archive:
+            model = layout.build_model(archive, path, fmt, stored_metadata=archive.metadata(), **options)
+    else:
+        read = safetensors_io.read_safetensors if fmt == "safetensors" else npy_folder.read_folder
+        arrays, meta = read(path)
+        model = layout.build_model(arrays, path, fmt, stored_metadata=meta, **options)
+    return attach(model, landmarks=landmarks, uvs=uvs, masks=masks)
+
+
+def attach(
+    model: FlameModel,
+    *,
+    landmarks: PathLike | Sequence[PathLike] | LandmarkEmbedding | None = None,
+    uvs: PathLike | None = None,
+    masks: PathLike | None = None,
+) -> FlameModel:
+    """A copy of ``model`` with landmarks, UVs and/or masks read from files (or the model itself)."""
+    if landmarks is None and uvs is None and masks is None:
+        return model
+    # C-contiguous copies: the model's derived arrays then match a model loaded from a file bit for bit.
+    arrays = {k: np.ascontiguousarray(v) for k, v in model.arrays().items()}
+    meta = dict(model.metadata)
+    lmk = model.landmarks
+    if landmarks is not None:
+        if isinstance(landmarks, LandmarkEmbedding):
+            lmk = landmarks
+        elif isinstance(landmarks, (str, Path)):
+            lmk = landmark_files.load_landmarks(landmarks)
+        else:
+            lmk = landmark_files.load_landmarks(*landmarks)
+        lmk.check_faces(model.n_faces)
+        meta["landmarks_file"] = Path(lmk.source.split(" + ")[0]).name if lmk.source else ""
+    if uvs is not None:
+        arrays["uv_coords"], arrays["uv_faces"] = match_uvs(uvs, model)
+        meta["uvs_file"] = Path(uvs).name
+    mask_dict = dict(model.masks)
+    if masks is not None:
+        mask_dict = load_masks(masks)
+        meta["masks_file"] = Path(masks).name
+        too_big = {k: int(v.max()) for k, v in mask_dict.items() if v.size and v.max() >= model.n_vertices}
+        if too_big:
+            name, top = next(iter(too_big.items()))
+            raise ModelFileError(masks, "vertex index out of range for the model", key=name,
+                                 expected=f"0..{model.n_vertices - 1}", found=str(top))
+    arrays.pop("parents", None)
+    return FlameModel(**arrays, parents=model.parents, masks=mask_dict, landmarks=lmk, metadata=meta,
+                      source=model.source, dtype=model.dtype)
+
+
+def save_model(model: FlameModel, path: PathLike) -> Path:
+    """Save ``model`` with its UVs, masks and landmarks: ``.npz``, ``.safetensors``, or a folder of ``.npy``.
+
+    A path without a suffix (or an existing folder) is written as an npy folder. The metadata names
+    the source file and the FLAME version. Returns the path written.
+    """
+    p = Path(path)
+    arrays, meta = layout.model_to_arrays(model)
+    from .. import __version__
+
+    meta["writer"] = f"flame_core {__version__}"
+    suffix = p.suffix.lower()
+    if p.is_dir() or suffix == "":
+        npy_folder.write_folder(p, arrays, meta)
+    elif suffix == ".npz":
+        npz.write_npz(p, arrays, meta)
+    elif suffix == ".safetensors":
+        safetensors_io.write_safetensors(p, arrays, meta)
+    else:
+        raise ModelFileError(path, "cannot write this format", expected=".npz, .safetensors or a folder",
+                             found=repr(p.suffix))
+    return p
+
+
+__all__ = ["attach", "detect_format", "load_masks", "load_model", "load_uvs", "save_model"]

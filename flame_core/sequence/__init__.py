@@ -1,0 +1,27 @@
+"""FLAME parameter sequences: reading tracker outputs, resampling in time, writing npz/JSON.
+
+    from flame_core.sequence import load_sequence
+    seq = load_sequence("tracked_flame_params_30.npz", fps=30)   # VHAP, GaussianAvatars, ...
+    seq24 = seq.resample(24)                                     # slerped rotations
+    seq24.frame(0)                                               # FlameParams of one frame
+"""
+
+from ..errors import SequenceFileError
+from .core import FlameSequence
+from .files import FORMATS, detect_format, load_sequence, save_sequence
+from .resample import axis_angle_to_quaternion, quaternion_to_axis_angle, resample_params, slerp
+from .vhap import vhap_keys
+
+__all__ = [
+    "FORMATS",
+    "FlameSequence",
+    "SequenceFileError",
+    "axis_angle_to_quaternion",
+    "detect_format",
+    "load_sequence",
+    "quaternion_to_axis_angle",
+    "resample_params",
+    "save_sequence",
+    "slerp",
+    "vhap_keys",
+]

@@ -1,0 +1,130 @@
+"""Re-evaluation cost of a FLAME head in Blender (median milliseconds).
+
+    .venv/bin/python scripts/bench_blender.py [--repeat 200] [--zip build/extension/...zip]
+
+Installs the extension from its zip into a temporary user folder (building it when no zip is
+given), adds a demo head (5023 vertices) and times:
+
+- a parameter change through the property (update callback -> forward -> mesh), expression and shape;
+- playback: ``scene.frame_set`` with every parameter animated (the handler's share timed separately);
+- the parts: reading the properties, the forward pass, writing the positions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def median_ms(function, repeat: int) -> float:
+    times = []
+    for i in range(repeat):
+        start = time.perf_counter()
+        function(i)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return 1e3 * times[len(times) // 2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--zip", help="extension zip (default: build one in a temporary folder)")
+    args = parser.parse_args()
+    user = tempfile.mkdtemp(prefix="flame-bench-")
+    os.environ["BLENDER_USER_RESOURCES"] = user
+    try:
+        zip_path = args.zip
+        if not zip_path:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_extension.py"), "--output-dir",
+                            os.path.join(user, "build")], check=True, capture_output=True)
+            zip_path = glob.glob(os.path.join(user, "build", "flame_head-*-linux_x64.zip"))[0]
+        return run(zip_path, args.repeat)
+    finally:
+        shutil.rmtree(user, ignore_errors=True)
+
+
+def run(zip_path: str, repeat: int) -> int:
+    import bpy
+    import numpy as np
+
+    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+    addon = importlib.import_module("bl_ext.user_default.flame_head.flame_addon")
+    evaluate = addon.evaluate
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.flame.add_head(n_shape=100, n_expression=50)
+    obj = bpy.context.active_object
+    f = obj.flame
+    print(f"Blender {bpy.app.version_string}; head: {len(obj.data.vertices)} vertices, "
+          f"{len(f.shape)} shape, {len(f.expression)} expression; median of {repeat}")
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=repeat).astype(np.float32)
+
+    def set_expression(i: int) -> None:
+        f.expression[i % len(f.expression)].value = values[i]
+
+    def set_shape(i: int) -> None:
+        f.shape[i % len(f.shape)].value = values[i]
+
+    def set_jaw(i: int) -> None:
+        f.jaw[0] = 0.3 * values[i]
+
+    print(f"property change, expression: {median_ms(set_expression, repeat):.3f} ms")
+    print(f"property change, jaw:        {median_ms(set_jaw, repeat):.3f} ms")
+    print(f"property change, shape:      {median_ms(set_shape, repeat):.3f} ms")
+
+    # Animate every expression, the jaw and the eyes over the frame range.
+    frames = 120
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, frames
+    for frame in range(1, frames + 1, 4):
+        expression = rng.normal(size=len(f.expression)).astype(np.float32)
+        f.expression.foreach_set("value", expression)
+        f.jaw = (0.2 * rng.random(), 0.0, 0.0)
+        f.eyes = rng.normal(scale=0.1, size=6).tolist()
+        for i in range(len(f.expression)):
+            obj.keyframe_insert(f"flame.expression[{i}].value", frame=frame)
+        obj.keyframe_insert("flame.jaw", frame=frame)
+        obj.keyframe_insert("flame.eyes", frame=frame)
+    handler_times: list[float] = []
+    original = evaluate.evaluate_all
+
+    def timed(*a, **k):
+        start = time.perf_counter()
+        try:
+            return original(*a, **k)
+        finally:
+            handler_times.append(time.perf_counter() - start)
+
+    evaluate.evaluate_all = timed
+    try:
+        frame_ms = median_ms(lambda i: scene.frame_set(1 + i % frames), repeat)
+    finally:
+        evaluate.evaluate_all = original
+    handler_times.sort()
+    print(f"playback, scene.frame_set:   {frame_ms:.3f} ms per frame (all of Blender's frame change)")
+    print(f"playback, handler share:     {1e3 * handler_times[len(handler_times) // 2]:.3f} ms per frame")
+
+    params = evaluate.read_params(f)
+    model = evaluate.model_for(obj)
+    vertices = model.forward(params).vertices
+    print(f"  read properties:           {median_ms(lambda i: evaluate.read_params(f), repeat):.3f} ms")
+    print(f"  forward (shape cached):    {median_ms(lambda i: model.forward(params), repeat):.3f} ms")
+    write_ms = median_ms(lambda i: evaluate.write_vertices(obj.data, vertices), repeat)
+    print(f"  write positions + update:  {write_ms:.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

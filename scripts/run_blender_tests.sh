@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build the extension once (Blender 5.0's tool), validate it with each Blender's own tool, then run
+# tests/blender in each Blender: bpy 5.0.1 (.venv) and bpy 4.2.23 LTS (.venv/envs/blender-4.2).
+#   bash scripts/run_blender_tests.sh [pytest args...]
+# Each Blender runs in its own pytest process (one Blender per process); the tests install the
+# extension from the built zip into a temporary user folder.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="$root/build/extension"
+interpreters=(.venv/bin/python .venv/envs/blender-4.2/bin/python)
+
+.venv/bin/python scripts/build_extension.py --output-dir "$out" 2> >(grep -v "is ignored: it is neither" >&2)
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) platform=linux_x64 ;;
+  Darwin-arm64) platform=macos_arm64 ;;
+  Darwin-x86_64) platform=macos_x64 ;;
+  *) platform=windows_x64 ;;
+esac
+zip="$(ls "$out"/flame_head-*-"$platform".zip)"
+
+status=0
+for python in "${interpreters[@]}"; do
+  version="$("$python" -c 'import importlib.metadata as m; print(m.version("bpy"))')"
+  echo "=== Blender $version ($python) ==="
+  "$python" scripts/build_extension.py --output-dir "$out" --validate-only >/dev/null
+  FLAME_EXTENSION_ZIP="$zip" PYTHONDONTWRITEBYTECODE=1 "$python" -m pytest tests/blender -p no:cacheprovider "$@" \
+    || status=$?
+done
+exit "$status"
