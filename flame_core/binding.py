@@ -189,7 +189,7 @@ def flame_param_arrays(params: FlameParams, *, offset_vertices: int | None = GAU
     field (T, size) with T frames (1 for unbatched params); with ``offset_vertices``, zero
     ``static_offset`` (1, V, 3) and ``dynamic_offset`` (T, V, 3), which GaussianAvatars expects.
     """
-    frames = params if params.batch_shape else FlameParams.stack([params])
+    frames = params if params.batch_shape else FlameParams(**{f.name: params.values(f.name)[None] for f in FIELDS})
     if len(frames.batch_shape) != 1:
         raise ParamsError(f"expected one frame or a frame axis, got batch shape {frames.batch_shape}")
     shape = frames.values("shape", broadcast=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
+from .camera import Camera
 from .errors import FlameError
 from .model import FlameModel
 
@@ -136,6 +138,174 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_model(args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    """Positional ``[MODEL] A B ...``: the model is the optional first one."""
+    paths = list(args.paths)
+    if len(paths) not in (len(names), len(names) + 1):
+        usage = " ".join(["[MODEL]", *(n.upper() for n in names)])
+        raise FlameError(f"expected {usage}, got {len(paths)} paths")
+    args.model = paths.pop(0) if len(paths) > len(names) else None
+    for name, value in zip(names, paths):
+        setattr(args, name, value)
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr."""
+
+    def report(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
+
+    return report
+
+
+def _frames(spec: str | None, total: int) -> range:
+    """``START:END[:STEP]`` (END exclusive, Python slice rules) over ``total`` frames; all by default."""
+    if not spec:
+        return range(total)
+    try:
+        parts = [int(p) if p else None for p in spec.split(":")]
+        if len(parts) == 1:
+            assert parts[0] is not None
+            parts = [parts[0], parts[0] + 1]
+        return range(total)[slice(*parts)]
+    except (ValueError, AssertionError, TypeError):
+        raise FlameError(f"--frames: expected START:END[:STEP] or a frame number, got {spec!r}") from None
+
+
+# --------------------------------------------------------------------------- render
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="[MODEL] SEQUENCE OUTDIR",
+                        help="model file (default: the embedded demo model), sequence file or folder, output folder")
+    parser.add_argument("--size", default="512", metavar="W[xH]", help="image size in pixels (default 512)")
+    parser.add_argument("--camera", default="front", metavar="front|FILE.json",
+                        help="'front' frames every frame from the front; or a JSON file with OpenCV 'K' (3x3), "
+                             "'R' (3x3), 't' (3) and optional 'width', 'height'")
+    parser.add_argument("--space", choices=("camera", "world"), default="camera", help="normal space")
+    parser.add_argument("--convention", default=None,
+                        help="camera: opengl (default), opencv, scannet; world: flame (default), blender")
+    parser.add_argument("--samples", type=int, default=1, help="samples per pixel (1, 4, 9, 16...)")
+    parser.add_argument("--background", default="transparent", choices=("transparent", "black", "neutral"))
+    parser.add_argument("--format", choices=("png8", "png16", "exr"), default="png8", help="image files to write")
+    parser.add_argument("--frames", metavar="START:END[:STEP]", help="frames to render (default: all)")
+    _add_loading_options(parser)
+    parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--masks", metavar="FILE", help=argparse.SUPPRESS)
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    try:
+        w, _, h = text.lower().partition("x")
+        size = (int(w), int(h or w))
+    except ValueError:
+        raise FlameError(f"--size: expected W or WxH in pixels, got {text!r}") from None
+    if min(size) < 1:
+        raise FlameError(f"--size: must be positive, got {text!r}")
+    return size
+
+
+def _camera(spec: str, size: tuple[int, int], vertices: np.ndarray) -> Camera:
+    import json
+
+    if spec == "front":
+        return Camera.front(vertices, size)
+    try:
+        data = json.loads(Path(spec).read_text(encoding="utf-8"))
+        size = (int(data.get("width", size[0])), int(data.get("height", size[1])))
+        return Camera.from_opencv(np.asarray(data["K"], float), np.asarray(data["R"], float),
+                                  np.asarray(data["t"], float).ravel(), size)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FlameError(f"{spec}: not a camera file ('front' or JSON with K, R, t): {exc}") from None
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .render import render_normal_map
+    from .sequence import load_sequence
+
+    _split_model(args, ("sequence", "outdir"))
+    size = _image_size(args.size)
+    model = _load(args)
+    seq = load_sequence(args.sequence)
+    frames = _frames(args.frames, len(seq))
+    if not frames:
+        raise FlameError(f"--frames {args.frames!r} selects none of the {len(seq)} frames")
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    suffix, depth = {"png8": (".png", 8), "png16": (".png", 16), "exr": (".exr", 32)}[args.format]
+    chunk = 64
+    camera = None
+    progress = _progress("rendering")
+    for start in range(0, len(frames), chunk):
+        batch = frames[start : start + chunk]
+        vertices = model.forward(seq.params[np.asarray(batch)]).vertices
+        if camera is None:  # one fixed camera for the whole sequence
+            every = model.forward(seq.params[np.asarray(frames)]).vertices if args.camera == "front" else vertices
+            camera = _camera(args.camera, size, every)
+        for i, frame in enumerate(batch):
+            image = render_normal_map(vertices[i], model.faces, camera, space=args.space, convention=args.convention,
+                                      samples=args.samples, background=args.background)
+            image.save(outdir / f"normal_{frame:05d}{suffix}", bit_depth=depth)
+            progress(start + i + 1, len(frames))
+    print(f"wrote {len(frames)} normal maps to {outdir}")
+    return 0
+
+
+# --------------------------------------------------------------------------- sample
+def _sample_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="[MODEL] OUT.ply",
+                        help="model file (default: the embedded demo model) and the PLY to write")
+    parser.add_argument("-n", "--count", type=int, default=100_000, help="number of points (default 100000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--sequence", metavar="FILE", help="pose the head with a frame of this sequence")
+    parser.add_argument("--frame", type=int, default=0, help="frame of --sequence to sample on (default 0)")
+    parser.add_argument("--region", metavar="MASK", help="sample only this mask region (e.g. face)")
+    parser.add_argument("--min-distance", type=float, metavar="M", help="even (blue-noise) spacing in metres")
+    parser.add_argument("--bound", action="store_true",
+                        help="write the triangle-bound GaussianAvatars layout with flame_param.npz beside it")
+    _add_loading_options(parser)
+    parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--masks", metavar="FILE", help="vertex masks to attach (FLAME_masks.pkl)")
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from .binding import save_bound_points
+    from .params import FlameParams
+    from .ply import write_ply
+    from .sampling import sample_surface
+    from .sequence import load_sequence
+
+    _split_model(args, ("out",))
+    if args.count < 1:
+        raise FlameError(f"-n: expected a positive number of points, got {args.count}")
+    model = _load(args)
+    params = FlameParams()
+    if args.sequence:
+        seq = load_sequence(args.sequence)
+        if not -len(seq) <= args.frame < len(seq):
+            raise FlameError(f"--frame {args.frame}: {args.sequence} has {len(seq)} frames")
+        params = seq[args.frame]
+    region = None
+    if args.region:
+        if args.region not in model.masks:
+            known = ", ".join(sorted(model.masks)) or "none"
+            raise FlameError(f"--region {args.region!r}: the model has no such mask (masks: {known})")
+        region = model.masks[args.region]
+    vertices = model.forward(params).vertices
+    samples = sample_surface(vertices, model.faces, args.count, seed=args.seed, region=region,
+                             min_distance=args.min_distance)
+    if args.bound:
+        ply, npz = save_bound_points(args.out, samples, vertices, model.faces, params)
+        print(f"wrote {len(samples)} bound points to {ply} and parameters to {npz}")
+    else:
+        write_ply(args.out, samples.positions, samples.normals)
+        print(f"wrote {len(samples)} points to {args.out}")
+    return 0
+
+
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 #: The subcommands: (name, one-line help, add_arguments(parser), run(args) -> exit status).
@@ -143,11 +313,14 @@ COMMANDS: list[Command] = [
     ("info", "print a model's sizes, dtype, version and attachments", _info_arguments, _info),
     ("convert", "convert a model to .npz, .safetensors or an npy folder", _convert_arguments, _convert),
     ("demo-model", "save the embedded demo model", _demo_arguments, _demo),
+    ("render", "render a sequence to one normal map per frame", _render_arguments, _render),
+    ("sample", "sample points on the head surface into a PLY point cloud", _sample_arguments, _sample),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="The FLAME head model in numpy: inspect and convert model files.")
+    description = "The FLAME head model in numpy: inspect and convert models, render normal maps, sample points."
+    parser = _Parser(prog=PROG, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, help_text, add_arguments, run in COMMANDS:

@@ -94,7 +94,6 @@ def test_preferences_model_is_the_default(model_file):
 
 
 def test_convert_to_fast_cache(model_file, fc):
-    pytest.importorskip("safetensors")
     path, model = model_file
     prefs = bpy.context.preferences.addons[MODULE].preferences
     prefs.model_path = path

@@ -76,17 +76,7 @@ def test_convert_too_many_components(files, tmp_path, capsys):
     assert "n_shape=999" in capsys.readouterr().err
 
 
-def _demo_available() -> bool:
-    try:
-        flame_core.demo_model()
-    except NotImplementedError:
-        return False
-    return True
-
-
 def test_demo_model_and_info_without_model(tmp_path, capsys):
-    if not _demo_available():
-        pytest.skip("the demo model is not available")
     assert main(["demo-model", str(tmp_path / "demo.safetensors")]) == 0
     saved = flame_core.load_model(tmp_path / "demo.safetensors")
     demo = flame_core.demo_model()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import flame_core
 from flame_core.camera import Camera
 from flame_core.errors import FlameError
 from flame_core.raster import rasterize
@@ -277,11 +278,7 @@ def test_batched_rendering_matches_single_frames(sphere):
 
 
 def test_demo_head_front_view_is_upright():
-    flame_core = pytest.importorskip("flame_core")
-    try:
-        model = flame_core.demo_model()
-    except NotImplementedError:
-        pytest.skip("demo model not available")
+    model = flame_core.demo_model()
     verts = model.forward(flame_core.FlameParams()).vertices
     cam = Camera.front(verts, (256, 256))
     nm = render_normal_map(verts, model.faces, cam)
