@@ -254,7 +254,7 @@ class Camera:
             raise FlameError(f"from_opencv: expected K (3, 3) without skew, found {K.tolist()}")
         w, h = _size(size)
         shift = 0.5 - pixel_center
-        return cls(K[0, 0], K[1, 1], K[0, 2] + shift, K[1, 2] + shift, w, h, R, t, near, far)
+        return cls(K[0, 0], K[1, 1], K[0, 2] + shift, K[1, 2] + shift, w, h, R, np.asarray(t, float), near, far)
 
     def to_opencv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(K with OpenCV's pixel centres at integers, R, t)."""

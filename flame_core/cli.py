@@ -216,7 +216,7 @@ def _camera(spec: str, size: tuple[int, int], vertices: np.ndarray) -> Camera:
         data = json.loads(Path(spec).read_text(encoding="utf-8"))
         size = (int(data.get("width", size[0])), int(data.get("height", size[1])))
         return Camera.from_opencv(np.asarray(data["K"], float), np.asarray(data["R"], float),
-                                  np.asarray(data["t"], float).ravel(), size)
+                                  np.asarray(data["t"], float).ravel().tolist(), size)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FlameError(f"{spec}: not a camera file ('front' or JSON with K, R, t): {exc}") from None
 

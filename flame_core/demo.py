@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .demo_parts import annotations, blendshapes, rig
+from .demo_parts import blendshapes, markers, rig
 from .demo_parts.assemble import build_template
 from .demo_parts.regions import regions
 from .landmarks import LandmarkEmbedding
@@ -49,10 +49,10 @@ def _build() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], LandmarkEmbe
     }
     for value in arrays.values():
         value.setflags(write=False)
-    masks = annotations.masks(template, reg)
+    masks = markers.masks(template, reg)
     for value in masks.values():
         value.setflags(write=False)
-    return arrays, masks, annotations.landmarks(template)
+    return arrays, masks, markers.landmarks(template)
 
 
 def demo_arrays() -> dict[str, np.ndarray]:

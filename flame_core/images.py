@@ -24,7 +24,7 @@ _PNG_CHANNELS = {v: k for k, v in _PNG_COLOR_TYPES.items()}
 _EXR_MAGIC = 20000630
 _EXR_COMPRESSION = {"NONE": 0, "ZIPS": 2, "ZIP": 3}
 _EXR_LINES = {0: 1, 2: 1, 3: 16}
-_EXR_PIXEL_TYPES = {1: np.dtype("<f2"), 2: np.dtype("<f4"), 0: np.dtype("<u4")}
+_EXR_PIXEL_TYPES: dict[int, np.dtype] = {1: np.dtype("<f2"), 2: np.dtype("<f4"), 0: np.dtype("<u4")}
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -110,12 +110,13 @@ def read_png(path: str | Path) -> np.ndarray:
     bpp = c * depth // 8
     stride = w * bpp
     try:
-        data = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
+        pixels = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
     except zlib.error as exc:
         raise FileFormatError(path, f"corrupt image data ({exc})") from None
-    if data.size != h * (stride + 1):
-        raise FileFormatError(path, "wrong amount of image data", expected=str(h * (stride + 1)), found=str(data.size))
-    rows = data.reshape(h, stride + 1)
+    if pixels.size != h * (stride + 1):
+        expected = str(h * (stride + 1))
+        raise FileFormatError(path, "wrong amount of image data", expected=expected, found=str(pixels.size))
+    rows = pixels.reshape(h, stride + 1)
     kinds = rows[:, 0]
     out = rows[:, 1:].copy()
     if np.all(kinds == 2):
@@ -265,7 +266,8 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
     for key in ("channels", "compression", "dataWindow"):
         if key not in attrs:
             raise FileFormatError(path, "missing header attribute", key=key)
-    channels, cl = [], attrs["channels"]
+    channels: list[tuple[str, np.dtype]] = []
+    cl = attrs["channels"]
     i = 0
     while cl[i] != 0:
         end = cl.index(b"\0", i)

@@ -91,7 +91,8 @@ class FlameModel:
         self._j_expr = _regress_components(jr, exprdirs)
 
         self.uv_coords = None if uv_coords is None else check.array("uv_coords", uv_coords, (None, 2))
-        self.uv_faces = None if uv_faces is None else check.faces("uv_faces", uv_faces, len(self.uv_coords))
+        n_uvs = 0 if self.uv_coords is None else len(self.uv_coords)
+        self.uv_faces = None if uv_faces is None else check.faces("uv_faces", uv_faces, n_uvs)
         if (self.uv_coords is None) != (self.uv_faces is None):
             raise ModelFileError(source, "UV coordinates and UV faces come together", key="uv_faces")
         if self.uv_faces is not None and self.uv_faces.shape != self.faces.shape:

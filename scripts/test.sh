@@ -19,7 +19,7 @@ step() {  # step NAME COMMAND...: run, remember failures, keep going
 }
 
 step "ruff" .venv/bin/ruff check .
-step "mypy (flame_addon against fake-bpy-module)" .venv/envs/numpy2/bin/mypy flame_addon --follow-imports=silent
+step "mypy (flame_core, and flame_addon against fake-bpy-module)" .venv/envs/numpy2/bin/mypy flame_core flame_addon
 step "core tests, numpy 2.x" env PYTHONPATH="$root" "$np2" -m pytest tests/core "$@"
 step "core tests, numpy 1.26 (Blender 5.0 environment)" env PYTHONPATH="$root" "$main" -m pytest tests/core "$@"
 step "Blender tests, Blender 5.0 and 4.2 LTS" bash scripts/run_blender_tests.sh "$@"

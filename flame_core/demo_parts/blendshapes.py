@@ -124,8 +124,7 @@ def random_shape_fields(p: np.ndarray, n: np.ndarray, count: int, rng: np.random
     x = p[:, 0] / 0.09
     y = (p[:, 1] + 0.01) / 0.14
     z = p[:, 2] / 0.11
-    a, b, c = np.meshgrid(np.arange(5), np.arange(7), np.arange(7), indexing="ij")
-    a, b, c = a.ravel(), b.ravel(), c.ravel()
+    a, b, c = (g.ravel() for g in np.meshgrid(np.arange(5), np.arange(7), np.arange(7), indexing="ij"))
     basis = (
         np.cos(np.pi * a[None] * x[:, None])
         * np.cos(0.5 * np.pi * b[None] * (y[:, None] + 1.0))

@@ -189,9 +189,9 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
         faces.append(tri[:, [0, 2, 1]])
         uv_ring.append(k + unwrapped[:, [0, 2, 1], 0])
         uv_idx.append(unwrapped[:, [0, 2, 1], 1])
-    faces = np.concatenate(faces)
-    uv_ring = np.concatenate(uv_ring)
-    uv_idx = np.concatenate(uv_idx)
+    all_faces = np.concatenate(faces)
+    ring_of_uv = np.concatenate(uv_ring)
+    index_in_ring = np.concatenate(uv_idx)
 
     # The slit: interior mouth-ring vertices get lower-lip twins used by the strip below.
     m0 = starts[k_mouth]
@@ -200,7 +200,7 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
     lookup = np.arange(n_ring + len(slit))
     lookup[slit] = twins
     below = slice(strips_at[k_mouth], strips_at[k_mouth] + counts[k_mouth] + counts[k_mouth + 1])
-    faces[below] = lookup[faces[below]]
+    all_faces[below] = lookup[all_faces[below]]
     verts = np.concatenate([verts, verts[slit]])
     theta = np.concatenate([theta, theta[slit]])
     spacing = np.concatenate([spacing, spacing[slit]])
@@ -219,10 +219,10 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
     v_rings = np.repeat(v_of_ring[1:], counts + 1)
     pole_uv = np.stack([(np.arange(n0) + 0.5) / n0, np.ones(n0)], 1)
     uv_coords = np.concatenate([pole_uv, np.stack([u_rings, v_rings], 1)])
-    uv_faces = np.where(uv_ring < 0, uv_idx, uv_starts[np.maximum(uv_ring, 0)] + uv_idx)
+    uv_faces = np.where(ring_of_uv < 0, index_in_ring, uv_starts[np.maximum(ring_of_uv, 0)] + index_in_ring)
     boundary = starts[-1] + np.arange(counts[-1])
     return Skin(
-        vertices=verts, faces=faces.astype(np.int64), uv_coords=uv_coords, uv_faces=uv_faces.astype(np.int64),
+        vertices=verts, faces=all_faces.astype(np.int64), uv_coords=uv_coords, uv_faces=uv_faces.astype(np.int64),
         ring=ring, theta=theta, origins=origins, directions=dirs, lower_lip=lower,
         slit=slit, slit_lower=twins, boundary=boundary, spacing=spacing,
     )
