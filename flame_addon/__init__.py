@@ -11,9 +11,11 @@ from typing import Any
 
 import bpy
 
-from . import evaluate, handlers, models, operators, preferences, properties, ui
+from . import evaluate, followers, handlers, models, operators, preferences, properties, ui
 from .operators import head as head_ops
+from .operators import landmarks as landmark_ops
 from .operators import params as params_ops
+from .operators import sequence as sequence_ops
 
 CLASSES: tuple[Any, ...] = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *ui.CLASSES)
 
@@ -24,9 +26,15 @@ def register() -> None:
     properties.register()
     handlers.register()
     bpy.types.VIEW3D_MT_mesh_add.append(head_ops.menu_add)  # type: ignore[arg-type]
+    landmark_ops.register()
+    bpy.types.TOPBAR_MT_file_import.append(sequence_ops.menu_import)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_export.append(sequence_ops.menu_export)  # type: ignore[arg-type]
 
 
 def unregister() -> None:
+    bpy.types.TOPBAR_MT_file_export.remove(sequence_ops.menu_export)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_import.remove(sequence_ops.menu_import)  # type: ignore[arg-type]
+    landmark_ops.unregister()
     bpy.types.VIEW3D_MT_mesh_add.remove(head_ops.menu_add)  # type: ignore[arg-type]
     handlers.unregister()
     properties.unregister()
@@ -35,3 +43,4 @@ def unregister() -> None:
     models.clear_cache()
     evaluate.forget()
     params_ops.clear_clipboard()
+    followers.clear()

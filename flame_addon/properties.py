@@ -52,8 +52,7 @@ def resize_components(settings: Any, field_name: str, count: int) -> None:
         items.remove(len(items) - 1)
     for i in range(len(items), count):
         item = items.add()
-        item.name = component_name(field_name, i)
-        item.value = 0.0
+        item.name = component_name(field_name, i)  # a new item's value is 0: no update runs
     index_name = f"{field_name}_index"
     if getattr(settings, index_name) >= count:
         setattr(settings, index_name, max(0, count - 1))

@@ -199,3 +199,67 @@ CLASSES = (
     *_panels("view3d", "VIEW_3D", "UI", None, main_poll_any=True),
     *_panels("object", "PROPERTIES", "WINDOW", "object", main_poll_any=False),
 )
+
+
+def draw_animation(layout: Any, context: Any, obj: Any) -> None:
+    col = layout.column(align=True)
+    col.operator("flame.import_sequence", icon="IMPORT", text="Import Sequence")
+    col.operator("flame.export_sequence", icon="EXPORT", text="Export Sequence")
+    col = layout.column(align=True)
+    col.operator("flame.bake_shape_keys", icon="SHAPEKEY_DATA", text="Bake to Shape Keys")
+    col.operator("flame.add_landmarks", icon="OUTLINER_OB_POINTCLOUD", text="Add Landmarks")
+
+
+class _AnimationPanel(_Panel):
+    bl_label = "Animation"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        obj = _head(context)
+        if obj is not None:
+            draw_animation(self.layout, context, obj)  # type: ignore[attr-defined]
+
+
+def _animation_panels() -> list[type]:
+    classes: list[type] = []
+    for prefix, space, region, ctx in (("view3d", "VIEW_3D", "UI", None), ("object", "PROPERTIES", "WINDOW", "object")):
+        attrs: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region,
+                                 "bl_idname": f"FLAME_PT_{prefix}_animation", "bl_parent_id": f"FLAME_PT_{prefix}_head"}
+        if ctx:
+            attrs["bl_context"] = ctx
+        classes.append(type(attrs["bl_idname"], (_AnimationPanel, bpy.types.Panel), attrs))
+    return classes
+
+
+CLASSES = (*CLASSES, *_animation_panels())
+
+
+def draw_outputs(layout: Any, context: Any, obj: Any) -> None:
+    col = layout.column(align=True)
+    col.operator("flame.bake_normal_map", icon="NORMALS_FACE", text="Bake Normal Map")
+    col.operator("flame.sample_points", icon="POINTCLOUD_DATA", text="Sample Surface Points")
+    col.operator("flame.export_points", icon="EXPORT", text="Export Points (.ply)")
+
+
+class _OutputPanel(_Panel):
+    bl_label = "Normal Maps & Points"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        obj = _head(context)
+        if obj is not None:
+            draw_outputs(self.layout, context, obj)  # type: ignore[attr-defined]
+
+
+def _output_panels() -> list[type]:
+    classes: list[type] = []
+    for prefix, space, region, ctx in (("view3d", "VIEW_3D", "UI", None), ("object", "PROPERTIES", "WINDOW", "object")):
+        attrs: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region,
+                                 "bl_idname": f"FLAME_PT_{prefix}_outputs", "bl_parent_id": f"FLAME_PT_{prefix}_head"}
+        if ctx:
+            attrs["bl_context"] = ctx
+        classes.append(type(attrs["bl_idname"], (_OutputPanel, bpy.types.Panel), attrs))
+    return classes
+
+
+CLASSES = (*CLASSES, *_output_panels())

@@ -1,0 +1,372 @@
+"""``flame.sample_points`` and ``flame.export_points``: points on the head's surface, bound to its faces.
+
+``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise
+spaced) on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the
+head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
+``face_index`` (INT) and ``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
+is a PointCloud object; before that a vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points"
+modifier. A bound cloud (custom property ``flame_bound``) is a follower of the head: each time the head is
+evaluated (parameter edits, frame changes, renders), its positions and normals are recomputed from face
+index + barycentrics on the new mesh, all points at once.
+
+``export_points`` writes a PLY:
+
+- ``3DGS``: a plain point cloud (x y z, nx ny nz, grey red green blue) for 3D Gaussian Splatting
+  initialisation, in FLAME's axes (the model's own Y-up space, object transforms ignored) or in Blender
+  world space (Z up, every object transform applied);
+- ``BOUND``: GaussianAvatars' triangle-bound ``point_cloud.ply`` (positions local to each point's face,
+  ``binding_0`` = face index), always in FLAME's axes, with the head's FLAME parameters in
+  ``flame_param.npz`` beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import bpy
+import numpy as np
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper
+
+from ...flame_core import FlameError
+from ...flame_core.binding import GAUSSIAN_AVATARS_VERTICES, save_bound_points
+from ...flame_core.ply import write_ply
+from ...flame_core.sampling import SurfaceSamples, evaluate_samples, sample_surface
+from .. import evaluate, followers, head_geometry, point_display
+from ..results import OperatorResult
+
+KIND = "POINTS"
+BOUND_KEY = "flame_bound"
+#: Vertex count of FLAME itself; its GaussianAvatars parameter files carry offsets for 5143 (with teeth).
+FLAME_VERTICES = 5023
+GREY = 128
+
+_region_items: list[tuple[str, str, str]] = []  # kept alive for Blender (dynamic enum strings)
+
+
+# ---------------------------------------------------------------------------------------------------- data
+def uses_point_cloud() -> bool:
+    """Whether this Blender can fill a PointCloud datablock from Python (``PointCloud.resize``, 5.1+)."""
+    return hasattr(bpy.types.PointCloud, "resize")
+
+
+def point_count(data: Any) -> int:
+    return len(data.attributes["position"].data)
+
+
+def _attribute(data: Any, name: str, kind: str) -> Any:
+    attr = data.attributes.get(name)
+    if attr is None or attr.data_type != kind or attr.domain != "POINT":
+        if attr is not None:
+            data.attributes.remove(attr)
+        attr = data.attributes.new(name, kind, "POINT")
+    return attr
+
+
+def new_point_data(name: str, count: int, point_cloud: bool | None = None) -> Any:
+    """A PointCloud (when it can be filled) or a vertices-only mesh with ``count`` points."""
+    if uses_point_cloud() if point_cloud is None else point_cloud:
+        data = bpy.data.pointclouds.new(name)
+        data.resize(count)
+        return data
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(count)
+    return mesh
+
+
+def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = None) -> None:
+    """Set positions (n, 3) and optionally the ``normal`` attribute (head-local Blender axes), in bulk."""
+    co = np.ascontiguousarray(positions, dtype=np.float32).reshape(-1)
+    data.attributes["position"].data.foreach_set("vector", co)
+    if normals is not None:
+        _attribute(data, "normal", "FLOAT_VECTOR").data.foreach_set(
+            "vector", np.ascontiguousarray(normals, dtype=np.float32).reshape(-1)
+        )
+    data.update() if hasattr(data, "vertices") else data.update_tag()
+
+
+def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray) -> None:
+    _attribute(data, "face_index", "INT").data.foreach_set("value", np.ascontiguousarray(face_index, dtype=np.int32))
+    _attribute(data, "barycentric", "FLOAT_VECTOR").data.foreach_set(
+        "vector", np.ascontiguousarray(barycentric, dtype=np.float32).reshape(-1)
+    )
+
+
+def read_vectors(data: Any, name: str) -> np.ndarray:
+    attr = data.attributes.get(name)
+    if attr is None or attr.data_type != "FLOAT_VECTOR":
+        raise FlameError(f"{data.name!r} has no {name!r} vector attribute")
+    out = np.empty(3 * len(attr.data), dtype=np.float32)
+    attr.data.foreach_get("vector", out)
+    return out.reshape(-1, 3)
+
+
+def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(face_index (n,) int32, barycentric (n, 3) float32) of a point object's data."""
+    attr = data.attributes.get("face_index")
+    if attr is None or attr.data_type != "INT":
+        raise FlameError(f"{data.name!r} has no integer 'face_index' attribute")
+    face_index = np.empty(len(attr.data), dtype=np.int32)
+    attr.data.foreach_get("value", face_index)
+    return face_index, read_vectors(data, "barycentric")
+
+
+def update_points(obj: Any, context: followers.FollowerContext) -> None:
+    """Follower update: re-evaluate bound points on the head's new vertices (FLAME axes, head-local)."""
+    if not obj.get(BOUND_KEY, False):
+        return
+    face_index, barycentric = read_binding(obj.data)
+    positions, normals = evaluate_samples(context.output.vertices, context.model.faces, face_index, barycentric)
+    write_points(obj.data, evaluate.to_blender_axes(positions), evaluate.to_blender_axes(np.asarray(normals)))
+
+
+# ---------------------------------------------------------------------------------------------------- objects
+def _show_points(obj: Any, radius: float) -> None:
+    if obj.type == "POINTCLOUD":
+        _attribute(obj.data, "radius", "FLOAT").data.foreach_set(
+            "value", np.full(point_count(obj.data), radius, dtype=np.float32)
+        )
+        return
+    point_display.show_as_points(obj, radius, "Surface Points")
+
+
+def head_of(obj: Any) -> Any | None:
+    """The head an object belongs to: itself when it is a head, else its parent head (followers)."""
+    if evaluate.is_head(obj):
+        return obj
+    parent = getattr(obj, "parent", None)
+    return parent if evaluate.is_head(parent) else None
+
+
+def points_object(obj: Any) -> Any | None:
+    """The point object to export: ``obj`` itself, or the first point object of the head ``obj``."""
+    if obj is None:
+        return None
+    if followers.kind_of(obj) == KIND and evaluate.is_head(obj.parent):
+        return obj
+    if evaluate.is_head(obj):
+        return next(followers.followers_of(obj, KIND), None)
+    return None
+
+
+def sample_head(head: Any, count: int, seed: int, region: str = "ALL", min_distance: float = 0.0) -> SurfaceSamples:
+    """Points on the head as it is now (FLAME axes, head-local)."""
+    model = head_geometry.checked_model(head)
+    indices = None
+    if region != "ALL":
+        if region not in model.masks:
+            raise FlameError(f"the head's model has no region {region!r} (it has: {', '.join(model.masks) or 'none'})")
+        indices = model.masks[region]
+    return sample_surface(
+        head_geometry.flame_positions(head), model.faces, count, seed, region=indices,
+        min_distance=min_distance if min_distance > 0 else None,
+    )  # fmt: skip
+
+
+def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool = True, radius: float = 0.001,
+               point_cloud: bool | None = None) -> Any:
+    """Create the point object for ``samples`` as a follower of ``head``; nothing is left behind on error."""
+    n = len(samples)
+    if n == 0:
+        raise FlameError("no points were drawn")
+    data = new_point_data(f"{head.name} Points", n, point_cloud)
+    obj = bpy.data.objects.new(data.name, data)
+    try:
+        write_binding(data, samples.face_index, samples.barycentric)
+        write_points(data, evaluate.to_blender_axes(samples.positions), evaluate.to_blender_axes(samples.normals))
+        followers.mark(obj, head, KIND)
+        obj[BOUND_KEY] = bool(bind)
+        _show_points(obj, radius)
+        for collection in head.users_collection:
+            collection.objects.link(obj)
+        if not obj.users_collection:
+            context.scene.collection.objects.link(obj)
+    except BaseException:
+        bpy.data.objects.remove(obj)
+        (bpy.data.meshes if hasattr(data, "vertices") else bpy.data.pointclouds).remove(data)
+        raise
+    return obj
+
+
+def _regions(self: Any, context: Any) -> list[tuple[str, str, str]]:
+    items = [("ALL", "Whole Head", "Sample the whole surface")]
+    head = head_of(getattr(context, "active_object", None)) if context is not None else None
+    if head is not None:
+        try:
+            names = list(evaluate.model_for(head).masks)
+        except (FlameError, OSError):
+            names = []
+        items += [(name, name.replace("_", " ").title(), f"Only the faces of the model's {name!r} region")
+                  for name in names]
+    _region_items[:] = items
+    return _region_items
+
+
+class FLAME_OT_sample_points(bpy.types.Operator):
+    """Scatter points on the active head's surface (a point object parented to the head); bound points follow
+    the head's expressions, pose and animation"""
+
+    bl_idname = "flame.sample_points"
+    bl_label = "Sample Surface Points"
+    bl_options = {"REGISTER", "UNDO"}
+
+    count: IntProperty(name="Count", description="Number of points (at most, with a minimum distance)",  # type: ignore[valid-type]
+                       default=10000, min=1, soft_max=1000000)
+    seed: IntProperty(name="Seed", description="Random seed: the same seed gives the same points", default=0,  # type: ignore[valid-type]
+                      min=0)
+    region: EnumProperty(name="Region", description="Part of the head to sample (the model's mask regions)",  # type: ignore[valid-type]
+                         items=_regions, default=0)
+    bind: BoolProperty(name="Follow the Head", default=True,  # type: ignore[valid-type]
+                       description="Keep the points on the surface when the head's parameters or animation change")
+    min_distance: FloatProperty(  # type: ignore[valid-type]
+        name="Minimum Distance", description="Blue-noise spacing: no two points closer than this (0: off); "
+        "fewer points may fit", default=0.0, min=0.0, soft_max=0.01, unit="LENGTH", precision=4,
+    )
+    radius: FloatProperty(name="Radius", description="Drawn point radius", default=0.001, min=0.0,  # type: ignore[valid-type]
+                          soft_max=0.01, unit="LENGTH", precision=4)
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return context.scene is not None and context.mode == "OBJECT"
+
+    @classmethod
+    def register(cls) -> None:
+        followers.register_follower(KIND, update_points)
+
+    @classmethod
+    def unregister(cls) -> None:
+        followers.unregister_follower(KIND)
+
+    def execute(self, context: Any) -> OperatorResult:
+        head = head_of(context.active_object)
+        if head is None:
+            self.report({"ERROR"}, "Select a FLAME head (the active object is not one)")
+            return {"CANCELLED"}
+        try:
+            samples = sample_head(head, self.count, self.seed, self.region, self.min_distance)
+            obj = add_points(context, head, samples, bind=self.bind, radius=self.radius)
+        except (FlameError, OSError) as exc:
+            self.report({"ERROR"}, f"Cannot sample points on {head.name}: {exc}")
+            return {"CANCELLED"}
+        for other in context.selected_objects:
+            other.select_set(False)
+        obj.select_set(True)
+        context.view_layer.objects.active = obj
+        self.report({"INFO"}, f"{obj.name}: {len(samples)} points{' following ' + head.name if self.bind else ''}")
+        return {"FINISHED"}
+
+
+# ---------------------------------------------------------------------------------------------------- export
+def current_samples(obj: Any, head: Any, faces: np.ndarray) -> SurfaceSamples:
+    """The points as they are on the head now, in FLAME axes (head-local): re-evaluated when bound."""
+    face_index, barycentric = read_binding(obj.data)
+    if obj.get(BOUND_KEY, False):
+        positions, normals = evaluate_samples(head_geometry.flame_positions(head), faces, face_index, barycentric)
+    else:
+        local = np.empty(3 * point_count(obj.data), dtype=np.float32)
+        obj.data.attributes["position"].data.foreach_get("vector", local)
+        positions = evaluate.from_blender_axes(local.reshape(-1, 3))
+        normals = evaluate.from_blender_axes(read_vectors(obj.data, "normal"))
+    return SurfaceSamples(np.asarray(positions), np.asarray(normals), face_index, barycentric)
+
+
+def export_points(obj: Any, path: str, layout: str = "3DGS", axes: str = "FLAME") -> list[str]:
+    """Write the point object's PLY (and flame_param.npz for BOUND); returns the files written."""
+    head = obj.parent
+    model = head_geometry.checked_model(head)
+    samples = current_samples(obj, head, model.faces)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    if layout == "BOUND":
+        params = evaluate.model_params(model, evaluate.read_params(head.flame))
+        offsets = GAUSSIAN_AVATARS_VERTICES if model.n_vertices == FLAME_VERTICES else model.n_vertices
+        ply, npz = save_bound_points(path, samples, head_geometry.flame_positions(head), model.faces, params,
+                                     offset_vertices=offsets)
+        return [str(ply)] + ([str(npz)] if npz is not None else [])
+    positions, normals = samples.positions, samples.normals
+    if axes == "BLENDER_WORLD":
+        matrix = np.array(obj.matrix_world, dtype=np.float64)
+        positions = head_geometry.to_world(evaluate.to_blender_axes(positions), matrix)
+        normals = head_geometry.normals_to_world(evaluate.to_blender_axes(normals), matrix)
+    colors = np.full((len(samples), 3), GREY, dtype=np.uint8)
+    frame = "FLAME axes (Y up)" if axes == "FLAME" else "Blender world (Z up)"
+    write_ply(path, positions, normals, colors, comments=[f"FLAME head surface points, {frame}"])
+    return [path]
+
+
+class FLAME_OT_export_points(bpy.types.Operator, ExportHelper):
+    """Export the active head's surface points as PLY: a plain cloud for 3D Gaussian Splatting (FLAME axes or
+    Blender world), or GaussianAvatars' triangle-bound layout in FLAME axes with flame_param.npz beside it"""
+
+    bl_idname = "flame.export_points"
+    bl_label = "Export Surface Points"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".ply"
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})  # type: ignore[valid-type]
+    filter_glob: StringProperty(default="*.ply", options={"HIDDEN"})  # type: ignore[valid-type]
+    layout: EnumProperty(  # type: ignore[valid-type]
+        name="Layout",
+        items=[
+            ("3DGS", "3D Gaussian Splatting",
+             "Positions, normals and grey colour (x y z nx ny nz red green blue) for 3DGS initialisation"),
+            ("BOUND", "Bound to Faces (GaussianAvatars)",
+             "GaussianAvatars point_cloud.ply: positions in each face's frame plus binding_0 (face index), FLAME "
+             "axes; the head's FLAME parameters go to flame_param.npz in the same folder"),
+        ],
+        default="3DGS",
+    )
+    axes: EnumProperty(  # type: ignore[valid-type]
+        name="Axes", description="Coordinate frame of the 3DGS layout (the bound layout always uses FLAME axes)",
+        items=[
+            ("FLAME", "FLAME (Y Up)", "The model's own space: Y up, face along +Z, object transforms ignored"),
+            ("BLENDER_WORLD", "Blender World (Z Up)", "World positions with every object transform applied"),
+        ],
+        default="FLAME",
+    )
+    frame: IntProperty(name="Frame", description="Frame to export (not set: the current frame)", default=1)  # type: ignore[valid-type]
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return context.scene is not None
+
+    def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
+        if not self.properties.is_property_set("frame"):
+            self.frame = context.scene.frame_current
+        return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
+
+    def execute(self, context: Any) -> OperatorResult:
+        obj = points_object(context.active_object)
+        if obj is None:
+            self.report({"ERROR"}, "Select a head's surface points (or the head): run Sample Surface Points first")
+            return {"CANCELLED"}
+        scene = context.scene
+        original = scene.frame_current
+        path = bpy.path.ensure_ext(bpy.path.abspath(self.filepath), ".ply")
+        if not self.filepath or os.path.isdir(path) or os.path.basename(path) == ".ply":
+            self.report({"ERROR"}, f"Cannot export points: {self.filepath!r} is not a file name")
+            return {"CANCELLED"}
+        existed = {p: os.path.exists(p) for p in (path, os.path.join(os.path.dirname(path), "flame_param.npz"))}
+        try:
+            if self.properties.is_property_set("frame") and self.frame != original:
+                scene.frame_set(self.frame)
+            message = evaluate.error(obj.parent)
+            if message:
+                raise FlameError(message)
+            written = export_points(obj, path, self.layout, self.axes)
+        except (FlameError, OSError) as exc:
+            for p, was_there in existed.items():
+                if not was_there and os.path.isfile(p):
+                    os.remove(p)
+            self.report({"ERROR"}, f"Cannot export points: {exc}")
+            return {"CANCELLED"}
+        finally:
+            if scene.frame_current != original:
+                scene.frame_set(original)
+        self.report({"INFO"}, f"Wrote {', '.join(os.path.basename(p) for p in written)}")
+        return {"FINISHED"}
+
+
+CLASSES = (FLAME_OT_sample_points, FLAME_OT_export_points)

@@ -1,0 +1,389 @@
+"""``flame.import_sequence`` / ``flame.export_sequence``: FLAME parameter sequences as keyframes.
+
+Import reads any format ``flame_core.load_sequence`` knows (VHAP/GaussianAvatars npz, per-frame
+folders, oxigaf JSON, DECA/EMOCA, SMIRK, flame-head-tracker) and keys every parameter channel of a
+head in bulk, in one undo step. It either completes or leaves the file as it was: no action, no
+F-Curves, no new head, the same counts, values, frame range and frame rate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import bpy
+import numpy as np
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
+from .. import animation, evaluate, models, param_channels
+from ..preferences import get_preferences
+from ..properties import resize_components
+from ..results import OperatorResult
+from .head import create_head
+
+SEQUENCE_FILTER = "*.npz;*.json;*.npy;*.pkl;*.pickle"
+COEFFICIENT_NAMES = param_channels.COEFFICIENT_NAMES
+VARYING_NAMES = tuple(f.name for f in FIELDS if f.name != "shape")
+
+
+# ---------------------------------------------------------------------------------------------- time
+def scene_fps(scene: Any) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def set_scene_fps(scene: Any, fps: float) -> None:
+    """Set ``fps``/``fps_base`` so that their ratio is ``fps`` (29.97 -> 30 / 1.001)."""
+    whole = max(1, round(fps))
+    scene.render.fps = whole
+    scene.render.fps_base = whole / fps
+
+
+def timed_for_scene(seq: FlameSequence, scene: Any, fps_mode: str) -> tuple[FlameSequence, float | None, str]:
+    """The sequence to key one frame per scene frame, the scene rate to set (or None), and a note."""
+    rate = scene_fps(scene)
+    if fps_mode == "FILE":
+        if seq.fps is None:
+            return seq, None, "the file has no frame rate: one key per scene frame"
+        return seq, seq.fps, ""
+    if seq.fps is None and seq.timestamps is None:
+        return seq, None, "the file has no frame rate: one key per scene frame"
+    if seq.timestamps is None and seq.fps is not None and math.isclose(seq.fps, rate, rel_tol=1e-6):
+        return seq, None, ""
+    resampled = seq.resample(rate)
+    source = f"{seq.fps:g} fps" if seq.fps is not None else "its timestamps"
+    return resampled, None, f"resampled from {source} to the scene's {rate:g} fps ({len(resampled)} frames)"
+
+
+# ---------------------------------------------------------------------------------------------- import
+@dataclass
+class _HeadState:
+    """What an import may change on an existing head, to put it back on failure."""
+
+    counts: dict[str, int]
+    params: FlameParams
+
+    @classmethod
+    def of(cls, obj: Any) -> _HeadState:
+        settings = obj.flame
+        return cls({n: getattr(settings, f"n_{n}") for n in COEFFICIENT_NAMES}, evaluate.read_params(settings))
+
+    def restore(self, obj: Any) -> None:
+        settings = obj.flame
+        for name, count in self.counts.items():
+            setattr(settings, f"n_{name}", count)
+            resize_components(settings, name, count)
+        evaluate.write_params(settings, self.params)
+
+
+@dataclass
+class _SceneState:
+    frame_start: int
+    frame_end: int
+    fps: int
+    fps_base: float
+
+    @classmethod
+    def of(cls, scene: Any) -> _SceneState:
+        return cls(scene.frame_start, scene.frame_end, scene.render.fps, scene.render.fps_base)
+
+    def restore(self, scene: Any) -> None:
+        scene.frame_start, scene.frame_end = self.frame_start, self.frame_end
+        scene.render.fps, scene.render.fps_base = self.fps, self.fps_base
+
+
+@dataclass
+class ImportResult:
+    head: Any
+    frames: int
+    frame_start: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _file_counts(params: FlameParams) -> dict[str, int]:
+    out = {}
+    for name in COEFFICIENT_NAMES:
+        value = getattr(params, name)
+        out[name] = 0 if value is None else int(value.shape[-1])
+    return out
+
+
+def _last_nonzero(params: FlameParams, name: str) -> int:
+    """How many leading coefficients of a field hold anything (trailing zeros dropped)."""
+    value = getattr(params, name)
+    if value is None:
+        return 0
+    used = np.nonzero(np.any(value.reshape(-1, value.shape[-1]) != 0.0, axis=0))[0]
+    return int(used[-1]) + 1 if len(used) else 0
+
+
+def _grow_counts(obj: Any, params: FlameParams, model_counts: dict[str, int], notes: list[str]) -> None:
+    """Expose enough components for every coefficient in the file (at most the model's)."""
+    settings = obj.flame
+    for name, have in _file_counts(params).items():
+        available = model_counts[name]
+        if have > available:
+            lost = _last_nonzero(params, name) > available
+            notes.append(
+                f"the file has {have} {name} coefficients, the model {available}"
+                + (": the rest are dropped" if lost else " (the rest are zero)")
+            )
+        need = min(have, available)
+        if getattr(settings, f"n_{name}") < need:
+            setattr(settings, f"n_{name}", need)
+            resize_components(settings, name, need)
+
+
+def import_sequence(
+    context: Any,
+    seq: FlameSequence,
+    *,
+    head: Any | None,
+    frame_start: int = 1,
+    fps_mode: str = "SCENE",
+    keyframe_shape: bool = True,
+    interpolation: str = "LINEAR",
+    progress: Any = None,
+) -> ImportResult:
+    """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing)."""
+    scene = context.scene
+    seq, new_fps, note = timed_for_scene(seq, scene, fps_mode)
+    notes = [note] if note else []
+    n = len(seq)
+    frames = frame_start + np.arange(n, dtype=np.float64)
+    params = seq.params
+    prefs = get_preferences(context)
+    created = head is None
+    scene_before = _SceneState.of(scene)
+    head_before = None if head is None else _HeadState.of(head)
+    if head is None:
+        head = create_head(context, "", 0, 0)
+    try:
+        full = models.get_model(models.resolve_path(head.flame.model_path, prefs), None, None, prefs)
+        _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
+        settings = head.flame
+        shape = param_channels.field_values(params, "shape", len(settings.shape))
+        shape_varies = param_channels.varies(shape)
+        names = VARYING_NAMES + (("shape",) if shape_varies else ())
+        channels = param_channels.sequence_channels(settings, params, frames, names)
+        remove: list[tuple[str, int]] = []
+        if not shape_varies:
+            constant = shape if shape.ndim == 1 else shape[0]
+            evaluate.write_params(settings, FlameParams(shape=constant), ("shape",))
+            keys = param_channels.field_keys(settings, "shape")
+            if keyframe_shape:
+                channels += [animation.Channel(p, i, frames[:1], constant[j : j + 1], "Shape")
+                             for j, (p, i) in enumerate(keys)]
+            else:
+                remove = keys
+        animation.write_keyframes(head, channels, interpolation=interpolation, remove=remove,
+                                  action_name=f"{head.name} Sequence", progress=progress)
+        scene.frame_start = int(frames[0])
+        scene.frame_end = int(frames[-1])
+        if new_fps is not None:
+            set_scene_fps(scene, new_fps)
+    except BaseException:
+        scene_before.restore(scene)
+        if created:
+            mesh = head.data
+            bpy.data.objects.remove(head)
+            bpy.data.meshes.remove(mesh)
+        elif head_before is not None:
+            head_before.restore(head)
+            evaluate.safe_evaluate(head, force=True)
+        raise
+    scene.frame_set(scene.frame_current)
+    evaluate.safe_evaluate(head, force=True)
+    return ImportResult(head, n, frame_start, notes)
+
+
+def _selected_path(operator: Any) -> str:
+    """The file, or the folder when only a folder is chosen (per-frame sequences)."""
+    path = bpy.path.abspath(operator.filepath) if operator.filepath else ""
+    if path and os.path.isfile(path):
+        return path
+    directory = bpy.path.abspath(operator.directory) if operator.directory else ""
+    if path and os.path.isdir(path):
+        return path
+    return directory or path
+
+
+class _Progress:
+    """Window-manager progress (nothing in background mode)."""
+
+    def __init__(self, context: Any) -> None:
+        self.wm = None if bpy.app.background else context.window_manager
+
+    def __enter__(self) -> _Progress:
+        if self.wm is not None:
+            self.wm.progress_begin(0, 100)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.wm is not None and total:
+            self.wm.progress_update(int(100 * done / total))
+
+    def __exit__(self, *_: Any) -> None:
+        if self.wm is not None:
+            self.wm.progress_end()
+
+
+def _active_head(context: Any) -> Any | None:
+    obj = context.active_object
+    return obj if evaluate.is_head(obj) else None
+
+
+class FLAME_OT_import_sequence(bpy.types.Operator, ImportHelper):  # type: ignore[misc]
+    """Import a FLAME parameter sequence (VHAP, GaussianAvatars, oxigaf, DECA/EMOCA, SMIRK, per-frame folders) \
+as keyframes on a head"""
+
+    bl_idname = "flame.import_sequence"
+    bl_label = "Import FLAME Sequence"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filter_glob: StringProperty(default=SEQUENCE_FILTER, options={"HIDDEN"})  # type: ignore[valid-type]
+    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})  # type: ignore[valid-type]
+    use_folder: BoolProperty(  # type: ignore[valid-type]
+        name="Per-Frame Folder",
+        description="Read the folder shown in the browser (one file per frame) instead of one file",
+        default=False,
+    )
+    frame_start: IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="Scene frame of the sequence's first frame", default=1,
+    )
+    fps_mode: EnumProperty(  # type: ignore[valid-type]
+        name="Frame Rate",
+        items=[
+            ("SCENE", "Scene", "Keep the scene's frame rate; resample the sequence to it when the file has a rate"),
+            ("FILE", "File", "Set the scene's frame rate to the file's (when it has one); one key per file frame"),
+        ],
+        default="SCENE",
+    )
+    keyframe_shape: BoolProperty(  # type: ignore[valid-type]
+        name="Key Shape",
+        description="Key the shape once at the start frame when it is the same in every frame "
+        "(it is always keyed per frame when it changes)",
+        default=True,
+    )
+    target: EnumProperty(  # type: ignore[valid-type]
+        name="Head",
+        items=[
+            ("ACTIVE", "Active Head", "Key the active head (a new head when none is active)"),
+            ("NEW", "New Head", "Add a new head for the sequence"),
+        ],
+        default="ACTIVE",
+    )
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return context.scene is not None and context.mode == "OBJECT"
+
+    def execute(self, context: Any) -> OperatorResult:
+        path = bpy.path.abspath(self.directory) if self.use_folder and self.directory else _selected_path(self)
+        if not path:
+            self.report({"ERROR"}, "Choose a sequence file or folder")
+            return {"CANCELLED"}
+        head = _active_head(context) if self.target == "ACTIVE" else None
+        try:
+            seq = load_sequence(path)
+            with _Progress(context) as progress:
+                result = import_sequence(
+                    context, seq, head=head, frame_start=self.frame_start, fps_mode=self.fps_mode,
+                    keyframe_shape=self.keyframe_shape, progress=progress,
+                )
+        except (FlameError, OSError) as exc:
+            message = str(exc)
+            if os.path.basename(path.rstrip(os.sep)) not in message:
+                message = f"{path}: {message}"
+            self.report({"ERROR"}, f"Cannot import the sequence: {message}")
+            return {"CANCELLED"}
+        obj = result.head
+        if obj.name in context.view_layer.objects:
+            for other in context.selected_objects:
+                other.select_set(False)
+            obj.select_set(True)
+            context.view_layer.objects.active = obj
+        for note in result.notes:
+            self.report({"WARNING"}, f"{os.path.basename(path)}: {note}")
+        self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}")
+        return {"FINISHED"}
+
+
+# ---------------------------------------------------------------------------------------------- export
+def head_sequence(context: Any, obj: Any, frame_start: int, frame_end: int) -> FlameSequence:
+    """The head's evaluated parameters at each scene frame, with the scene's frame rate."""
+    frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
+    params = param_channels.sample_params(context, obj, frames)
+    fields = params.to_dict()
+    shape = fields.get("shape")
+    if shape is not None and shape.ndim == 2 and not param_channels.varies(shape):
+        fields["shape"] = shape[0]  # one identity for the whole sequence, as trackers write it
+    return FlameSequence(FlameParams(**fields), fps=scene_fps(context.scene), source=obj.name, format="blender")
+
+
+class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
+    """Write the active head's parameters at every frame of a range (.npz: VHAP/GaussianAvatars keys; \
+.json: oxigaf)"""
+
+    bl_idname = "flame.export_sequence"
+    bl_label = "Export FLAME Sequence"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".npz"
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})  # type: ignore[valid-type]
+    filter_glob: StringProperty(default="*.npz;*.json", options={"HIDDEN"})  # type: ignore[valid-type]
+    frame_start: IntProperty(name="Start Frame", description="First frame (default: the scene's)")  # type: ignore[valid-type]
+    frame_end: IntProperty(name="End Frame", description="Last frame (default: the scene's)")  # type: ignore[valid-type]
+
+    def check(self, context: Any) -> bool:
+        """Keep a .json extension the user typed (ExportHelper would append .npz)."""
+        if self.filepath.lower().endswith(".json"):
+            return False
+        return bool(super().check(context))
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return _active_head(context) is not None
+
+    def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
+        self._default_range(context)
+        return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
+
+    def _default_range(self, context: Any) -> None:
+        if not self.properties.is_property_set("frame_start"):
+            self.frame_start = context.scene.frame_start
+        if not self.properties.is_property_set("frame_end"):
+            self.frame_end = context.scene.frame_end
+
+    def execute(self, context: Any) -> OperatorResult:
+        self._default_range(context)
+        obj = _active_head(context)
+        if obj is None:
+            self.report({"ERROR"}, "Select a FLAME head")
+            return {"CANCELLED"}
+        if self.frame_end < self.frame_start:
+            self.report({"ERROR"}, f"End frame {self.frame_end} is before start frame {self.frame_start}")
+            return {"CANCELLED"}
+        path = bpy.path.abspath(self.filepath)
+        try:
+            seq = head_sequence(context, obj, self.frame_start, self.frame_end)
+            save_sequence(seq, path)
+        except (FlameError, OSError) as exc:
+            self.report({"ERROR"}, f"Cannot export to {path}: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Wrote {len(seq)} frames to {os.path.basename(path)}")
+        return {"FINISHED"}
+
+
+def menu_import(self: Any, context: Any) -> None:
+    self.layout.operator(FLAME_OT_import_sequence.bl_idname, text="FLAME Sequence (.npz, .json, folder)")
+
+
+def menu_export(self: Any, context: Any) -> None:
+    self.layout.operator(FLAME_OT_export_sequence.bl_idname, text="FLAME Sequence (.npz, .json)")
+
+
+CLASSES = (FLAME_OT_import_sequence, FLAME_OT_export_sequence)

@@ -1,0 +1,133 @@
+"""A head's parameters as animation channels: data paths, keying a sequence, sampling per frame.
+
+Each coefficient is its own property (``flame.expression[i].value``, one F-Curve each); the vector
+fields are arrays (``flame.rotation`` indices 0..2, ``flame.eyes`` 0..5). The order of
+:func:`channel_keys` follows ``flame_core.params.FIELDS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..flame_core import FIELDS, FlameParams
+from . import animation, evaluate
+
+COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
+GROUP_NAMES = {f.name: f.name.title() for f in FIELDS}
+
+
+def coefficient_path(name: str, index: int) -> str:
+    return f"flame.{name}[{index}].value"
+
+
+def field_keys(settings: Any, name: str) -> list[tuple[str, int]]:
+    """(data_path, index) of every exposed value of one field, in order."""
+    field = next(f for f in FIELDS if f.name == name)
+    if field.kind == "coefficients":
+        return [(coefficient_path(name, i), 0) for i in range(len(getattr(settings, name)))]
+    return [(f"flame.{name}", i) for i in range(field.size)]
+
+
+def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+    """(data_path, index) of every exposed parameter value of a head (optionally only some fields)."""
+    keys: list[tuple[str, int]] = []
+    for field in FIELDS:
+        if names is None or field.name in names:
+            keys.extend(field_keys(settings, field.name))
+    return keys
+
+
+def field_values(params: FlameParams, name: str, size: int, frames: int | None = None) -> np.ndarray:
+    """A field cut or zero-padded to ``size`` values: (frames, size) when ``frames`` is given, else as stored."""
+    value = getattr(params, name)
+    lead: tuple[int, ...] = (frames,) if frames is not None else (() if value is None else value.shape[:-1])
+    out = np.zeros(lead + (size,), dtype=np.float64)
+    if value is not None:
+        n = min(size, value.shape[-1])
+        out[..., :n] = value[..., :n]
+    return out
+
+
+def varies(values: np.ndarray) -> bool:
+    """True when a (T, n) field is not the same in every frame."""
+    if values.ndim != 2 or len(values) < 2:
+        return False
+    return not np.array_equal(values, np.broadcast_to(values[:1], values.shape))
+
+
+def sequence_channels(settings: Any, params: FlameParams, frames: np.ndarray,
+                      names: tuple[str, ...]) -> list[animation.Channel]:
+    """One channel per exposed value of the fields ``names``, keyed at ``frames`` (T values each)."""
+    channels = []
+    for name in names:
+        keys = field_keys(settings, name)
+        values = field_values(params, name, len(keys), len(frames))
+        group = GROUP_NAMES[name]
+        for j, (path, index) in enumerate(keys):
+            channels.append(animation.Channel(path, index, frames, values[:, j], group))
+    return channels
+
+
+def _simple_animation(obj: Any) -> bool:
+    """True when the head's values are its action's F-Curves alone (no NLA, drivers or blending)."""
+    anim = obj.animation_data
+    if anim is None:
+        return True
+    if any(not track.mute for track in anim.nla_tracks) or anim.use_tweak_mode:
+        return False
+    if any(d.data_path.startswith("flame.") for d in anim.drivers):
+        return False
+    return anim.action_influence == 1.0 and anim.action_blend_type == "REPLACE"
+
+
+def _from_columns(settings: Any, table: np.ndarray, keys: list[tuple[str, int]]) -> FlameParams:
+    fields: dict[str, np.ndarray] = {}
+    start = 0
+    for field in FIELDS:
+        n = len(field_keys(settings, field.name))
+        fields[field.name] = table[:, start : start + n]
+        start += n
+    assert start == len(keys)
+    return FlameParams(**fields)
+
+
+def sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
+    """The head's parameters at each of ``frames`` as FlameParams with a leading frame axis.
+
+    With plain keyframes (the usual case) the F-Curves are evaluated directly; with NLA strips,
+    drivers or action blending the scene is stepped frame by frame and the evaluated object read
+    (the current frame is restored afterwards).
+    """
+    settings = obj.flame
+    keys = channel_keys(settings)
+    frames = np.asarray(frames, dtype=np.float64).reshape(-1)
+    if _simple_animation(obj):
+        current = np.concatenate([
+            evaluate.read_params(settings).values(f.name, len(field_keys(settings, f.name))) for f in FIELDS
+        ])
+        table = np.broadcast_to(current, (len(frames), len(keys))).copy()
+        curves = animation.fcurves_of(obj)
+        found = []
+        if curves is not None:
+            for j, (path, index) in enumerate(keys):
+                curve = curves.find(path, index=index)
+                if curve is not None and not curve.mute:
+                    found.append((j, curve))
+        if found:
+            table[:, [j for j, _ in found]] = animation.sample_fcurves([c for _, c in found], frames)
+        return _from_columns(settings, table, keys)
+    scene = context.scene
+    frame, subframe = scene.frame_current, scene.frame_subframe
+    rows = []
+    try:
+        for f in frames:
+            whole = int(np.floor(f))
+            scene.frame_set(whole, subframe=float(f - whole))
+            depsgraph = context.evaluated_depsgraph_get()
+            rows.append(evaluate.read_params(obj.evaluated_get(depsgraph).flame))
+    finally:
+        scene.frame_set(frame, subframe=subframe)
+    stacked = FlameParams.stack(rows)
+    return stacked

@@ -1,0 +1,189 @@
+"""Keyframing a FLAME sequence in Blender: bulk F-Curve writes against per-key ``keyframe_insert``.
+
+    .venv/bin/python scripts/bench_keyframes.py [--frames 1000] [--repeat 5] [--zip build/extension/...zip]
+
+Installs the extension from its zip into a temporary user folder (building it when no zip is
+given), adds a demo head exposing 100 expression components and times, on a VHAP-layout sequence
+(100 expression + 15 pose + 3 translation channels per frame, shape shared):
+
+- ``animation.write_keyframes`` of the 118 channels (the bulk path), and the whole
+  ``flame.import_sequence`` operator from an .npz file (file read, counts, keys, frame range);
+- ``keyframe_insert`` once per channel and frame, measured on a subset of frames and scaled up
+  linearly to the full length (said so in the output);
+- sampling the head's parameters at every frame for export: F-Curve evaluation against stepping
+  the scene with ``frame_set``;
+- ``flame.bake_shape_keys`` over a shorter range.
+
+Prints the best and the median of the repeats (the machine is shared, so the best is the cleaner figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timings(function, repeat: int) -> tuple[float, float]:
+    """(best, median) seconds of ``function()``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[0], times[len(times) // 2]
+
+
+def fmt(pair: tuple[float, float]) -> str:
+    best, median = pair
+    return f"best {best * 1e3:9.1f} ms   median {median * 1e3:9.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--insert-frames", type=int, default=100, help="frames keyed with keyframe_insert")
+    parser.add_argument("--bake-frames", type=int, default=100)
+    parser.add_argument("--zip", help="extension zip (default: build one in a temporary folder)")
+    args = parser.parse_args()
+    user = tempfile.mkdtemp(prefix="flame-bench-")
+    os.environ["BLENDER_USER_RESOURCES"] = user
+    try:
+        zip_path = args.zip
+        if not zip_path:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_extension.py"), "--output-dir",
+                            os.path.join(user, "build")], check=True, capture_output=True)
+            zip_path = glob.glob(os.path.join(user, "build", "flame_head-*-linux_x64.zip"))[0]
+        return run(zip_path, args, user)
+    finally:
+        shutil.rmtree(user, ignore_errors=True)
+
+
+def run(zip_path: str, args: argparse.Namespace, folder: str) -> int:
+    import bpy
+    import numpy as np
+
+    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+    package = "bl_ext.user_default.flame_head"
+    addon = importlib.import_module(f"{package}.flame_addon")
+    fc = importlib.import_module(f"{package}.flame_core")
+    animation, channels_mod = addon.animation, addon.param_channels
+    sequence_ops = importlib.import_module(f"{package}.flame_addon.operators.sequence")
+
+    n = args.frames
+    rng = np.random.default_rng(0)
+    params = fc.FlameParams(
+        shape=rng.normal(size=300), expression=rng.normal(size=(n, 100)),
+        rotation=rng.normal(scale=0.1, size=(n, 3)), neck=rng.normal(scale=0.1, size=(n, 3)),
+        jaw=rng.normal(scale=0.1, size=(n, 3)), eyes=rng.normal(scale=0.1, size=(n, 6)),
+        translation=rng.normal(scale=0.01, size=(n, 3)),
+    )
+    seq = fc.FlameSequence(params, fps=24.0)
+    path = os.path.join(folder, "tracked_flame_params.npz")
+    fc.save_sequence(seq, path)
+
+    def fresh_head():
+        bpy.ops.wm.read_homefile(use_empty=True)
+        addon.evaluate.forget()
+        bpy.ops.flame.add_head(n_shape=100, n_expression=100)
+        return bpy.context.active_object
+
+    head = fresh_head()
+    names = sequence_ops.VARYING_NAMES
+    frames = np.arange(1, n + 1, dtype=np.float64)
+    channels = channels_mod.sequence_channels(head.flame, params, frames, names)
+    print(f"Blender {bpy.app.version_string}; {n} frames x {len(channels)} channels "
+          f"({len(channels) * n} keys); {args.repeat} repeats")
+
+    def bulk() -> None:
+        if head.animation_data is not None:
+            action = head.animation_data.action
+            head.animation_data_clear()
+            if action is not None:
+                bpy.data.actions.remove(action)
+        animation.write_keyframes(head, channels)
+
+    print(f"write_keyframes (bulk):            {fmt(timings(bulk, args.repeat))}   target <= 300 ms")
+
+    def operator() -> None:
+        fresh_head()
+        start = time.perf_counter()
+        assert bpy.ops.flame.import_sequence(filepath=path) == {"FINISHED"}
+        operator_times.append(time.perf_counter() - start)
+
+    operator_times: list[float] = []
+    for _ in range(args.repeat):
+        operator()
+    operator_times.sort()
+    pair = (operator_times[0], operator_times[len(operator_times) // 2])
+    print(f"flame.import_sequence (.npz file): {fmt(pair)}")
+
+    # Per-key keyframe_insert on a subset of frames, scaled to the full length.
+    head = fresh_head()
+    m = min(args.insert_frames, n)
+    settings = head.flame
+    keys = [(c.data_path, c.index) for c in channels]
+    table = np.stack([c.values[:m] for c in channels], axis=1)
+
+    def per_key() -> None:
+        if head.animation_data is not None:
+            action = head.animation_data.action
+            head.animation_data_clear()
+            if action is not None:
+                bpy.data.actions.remove(action)
+        for k in range(m):
+            for j, (data_path, index) in enumerate(keys):
+                owner, prop = head.path_resolve(data_path.rpartition(".")[0]), data_path.rpartition(".")[2]
+                if prop == "value":  # one coefficient: not an array property
+                    setattr(owner, prop, table[k, j])
+                    head.keyframe_insert(data_path, frame=k + 1)
+                else:
+                    getattr(owner, prop)[index] = table[k, j]
+                    head.keyframe_insert(data_path, index=index, frame=k + 1)
+
+    settings.is_head = False  # the property updates would re-evaluate the head per value: not keying cost
+    try:
+        best, median = timings(per_key, max(1, min(args.repeat, 3)))
+    finally:
+        settings.is_head = True
+    scale = n / m
+    print(f"keyframe_insert per key, {m} frames: best {best * 1e3:9.1f} ms   median {median * 1e3:9.1f} ms "
+          "(value set + keyframe_insert, head evaluation off)")
+    print(f"  scaled x{scale:g} to {n} frames (linear extrapolation): ~{best * scale:.1f} s best, "
+          f"~{median * scale:.1f} s median")
+
+    # Sampling for export.
+    head = fresh_head()
+    animation.write_keyframes(head, channels)
+    context = bpy.context
+    sampled = timings(lambda: channels_mod.sample_params(context, head, frames), args.repeat)
+    print(f"sample_params, F-Curve evaluation: {fmt(sampled)}")
+    head.animation_data.action_blend_type = "ADD"  # forces the frame-stepping path (blending)
+    stepped = timings(lambda: channels_mod.sample_params(context, head, frames), 1)
+    print(f"sample_params, frame_set stepping: {fmt(stepped)} (1 run; includes the head's evaluation per frame)")
+    head.animation_data.action_blend_type = "REPLACE"
+
+    k = min(args.bake_frames, n)
+
+    def bake() -> None:
+        bpy.context.view_layer.objects.active = head
+        assert bpy.ops.flame.bake_shape_keys(frame_start=1, frame_end=k) == {"FINISHED"}
+
+    print(f"flame.bake_shape_keys, {k} frames, {len(head.data.vertices)} vertices: "
+          f"{fmt(timings(bake, max(1, min(args.repeat, 3))))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

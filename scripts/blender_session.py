@@ -1,0 +1,97 @@
+"""Start Blender with the FLAME Head extension for a script, however the script was started.
+
+The example scripts run both ways:
+
+    blender -b --python scripts/X.py -- ARGS     (Blender's own Python)
+    .venv/bin/python scripts/X.py ARGS           (Blender as the ``bpy`` module)
+
+:func:`start` returns the script's arguments and makes sure the extension is enabled: the one the
+user installed when there is one, otherwise this source folder registered as a local extension
+repository for this run only. With the ``bpy`` module, Blender's user folder is a temporary one,
+so a script never touches the user's own configuration.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTENSION_ID = "flame_head"
+SOURCE_REPO = "flame_head_source"
+_cleanups: list[Callable[[], None]] = []
+
+
+def _on_exit(callback: Callable[[], None]) -> None:
+    _cleanups.append(callback)
+    atexit.register(callback)
+
+
+def script_args() -> list[str]:
+    """The script's own arguments: those after ``--`` inside Blender, else ``sys.argv[1:]``."""
+    if "--" in sys.argv:
+        return sys.argv[sys.argv.index("--") + 1 :]
+    return [] if _inside_blender() else sys.argv[1:]
+
+
+def _inside_blender() -> bool:
+    return "bpy" in sys.modules and bool(getattr(sys.modules["bpy"].app, "binary_path", ""))
+
+
+def start() -> tuple[list[str], ModuleType]:
+    """(the script's arguments, the enabled extension's package)."""
+    args = script_args()
+    if "bpy" not in sys.modules:
+        user = tempfile.mkdtemp(prefix="flame-session-")
+        os.environ["BLENDER_USER_RESOURCES"] = user
+        _on_exit(lambda: shutil.rmtree(user, ignore_errors=True))
+    import addon_utils
+    import bpy
+
+    for name in [addon.module for addon in bpy.context.preferences.addons]:
+        if name.rpartition(".")[2] == EXTENSION_ID:
+            return args, importlib.import_module(name)
+    for module in addon_utils.modules():
+        if module.__name__.rpartition(".")[2] == EXTENSION_ID:
+            addon_utils.enable(module.__name__, default_set=True)
+            return args, importlib.import_module(module.__name__)
+    return args, _enable_from_source(bpy, addon_utils)
+
+
+def _enable_from_source(bpy: ModuleType, addon_utils: ModuleType) -> ModuleType:
+    """Register this source folder as a local extension repository (for this run) and enable it."""
+    folder = Path(tempfile.mkdtemp(prefix="flame-source-repo-"))
+    (folder / EXTENSION_ID).symlink_to(ROOT, target_is_directory=True)
+    repos = bpy.context.preferences.extensions.repos
+    try:
+        repo = repos.new(name=SOURCE_REPO, module=SOURCE_REPO, custom_directory=str(folder))
+    except TypeError:  # Blender 4.2/4.3 take positional arguments
+        repo = repos.new(SOURCE_REPO, SOURCE_REPO, str(folder), "")
+
+    def cleanup() -> None:
+        with contextlib.suppress(ReferenceError, RuntimeError):
+            repos.remove(repo)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    _on_exit(cleanup)
+    name = f"bl_ext.{SOURCE_REPO}.{EXTENSION_ID}"
+    if addon_utils.enable(name, default_set=True) is None:
+        sys.exit(f"could not enable the extension from {ROOT}")
+    return importlib.import_module(name)
+
+
+def finish(status: int = 0) -> None:
+    """Clean up and leave at once with ``status`` (Blender as a module can crash while tearing down)."""
+    for callback in reversed(_cleanups):
+        callback()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
