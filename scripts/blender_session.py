@@ -53,8 +53,9 @@ def start() -> tuple[list[str], ModuleType]:
         user = tempfile.mkdtemp(prefix="flame-session-")
         os.environ["BLENDER_USER_RESOURCES"] = user
         _on_exit(lambda: shutil.rmtree(user, ignore_errors=True))
-    import addon_utils
     import bpy
+
+    addon_utils = importlib.import_module("addon_utils")  # importable once bpy is
 
     for name in [addon.module for addon in bpy.context.preferences.addons]:
         if name.rpartition(".")[2] == EXTENSION_ID:
@@ -86,6 +87,21 @@ def _enable_from_source(bpy: ModuleType, addon_utils: ModuleType) -> ModuleType:
     if addon_utils.enable(name, default_set=True) is None:
         sys.exit(f"could not enable the extension from {ROOT}")
     return importlib.import_module(name)
+
+
+def run(main: Callable[[], None], name: str) -> None:
+    """Run a script's ``main``, report a failure as one line, and leave with its status."""
+    status = 0
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            print(f"{name}: {exc.code}", file=sys.stderr)
+            status = 1 if not isinstance(exc.code, int) else exc.code
+    except Exception as exc:
+        print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        status = 1
+    finish(status)
 
 
 def finish(status: int = 0) -> None:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: set up (or reuse) .venv, then run the headless demo on the built-in head.
+#   bash scripts/demo.sh [--out out/demo] [--frames 90] [--size 512] [--points 100000]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup_env.sh
+exec .venv/bin/python scripts/demo.py "$@"
