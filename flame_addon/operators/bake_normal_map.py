@@ -180,7 +180,8 @@ def store_image(name: str, rgba: np.ndarray) -> Any:
     h, w = rgba.shape[:2]
     old: Any = bpy.data.images.get(name)
     image: Any
-    if old is not None and old.source == "GENERATED" and old.is_float and tuple(old.size) == (w, h):
+    ours = old is not None and (old.source == "GENERATED" or old.packed_file is not None)
+    if ours and old.is_float and tuple(old.size) == (w, h):
         image = old
     else:
         image = bpy.data.images.new(name, w, h, alpha=True, float_buffer=True, is_data=True)
@@ -188,6 +189,8 @@ def store_image(name: str, rgba: np.ndarray) -> Any:
     image.alpha_mode = "CHANNEL_PACKED"
     image.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], dtype=np.float32).reshape(-1))
     image.update()
+    image.use_fake_user = True  # kept in the .blend even when nothing else uses it
+    image.pack()  # the pixels are saved inside the .blend (as float EXR)
     if image is not old and old is not None:
         old.user_remap(image)
         bpy.data.images.remove(old)

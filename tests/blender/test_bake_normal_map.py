@@ -97,6 +97,18 @@ def test_defaults_give_a_float_non_colour_image_masking_the_head(fc):
     assert tuple(bpy.data.images[IMAGE].size) == (64, 32)
 
 
+def test_baked_image_is_kept_in_the_saved_file(tmp_path):
+    add_head()
+    assert bpy.ops.flame.bake_normal_map(width=48, height=40) == {"FINISHED"}
+    baked = _pixels(bpy.data.images[IMAGE]).copy()
+    path = tmp_path / "baked.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    image = bpy.data.images[IMAGE]
+    assert image.packed_file is not None and image.is_float
+    np.testing.assert_array_equal(_pixels(image), baked)
+
+
 def test_front_camera_follows_the_head_placement(fc):
     head = add_head()
     head.flame.jaw = (0.2, 0.0, 0.0)
