@@ -13,8 +13,10 @@ from .errors import ModelFileError
 from .landmarks import LandmarkEmbedding, contour_rows
 from .params import N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
 
-#: Frames evaluated together in a batched forward pass (keeps the working set in cache).
-CHUNK_FRAMES = 64
+#: Frames whose blend shapes are evaluated in one matrix product, and frames skinned together
+#: (smaller: the blended per-vertex transforms of a sub-chunk stay in cache).
+CHUNK_FRAMES = 128
+SKIN_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -249,10 +251,15 @@ class FlameModel:
             planes += v_id
             j_rest = j_id + (e @ self._j_expr).reshape(-1, N_JOINTS, 3)
             j_posed, transforms = lbs.rigid_transforms(rotations[s], j_rest, self.parents)
-            skinned = lbs.skin(planes.reshape(len(e), 3, -1), self._weights_t, transforms.astype(self.dtype))
-            skinned += trans[s].T[:, :, None].astype(self.dtype)
-            vertices[s] = skinned.transpose(1, 2, 0)
             joints[s] = j_posed + trans[s, None, :]
+            planes = planes.reshape(len(e), 3, -1)
+            transforms = transforms.astype(self.dtype)
+            for sub in range(0, len(e), SKIN_FRAMES):
+                k = slice(sub, sub + SKIN_FRAMES)
+                frames = slice(start + sub, start + sub + len(planes[k]))
+                skinned = lbs.skin(planes[k], self._weights_t, transforms[k])
+                skinned += trans[frames].T[:, :, None].astype(self.dtype)
+                vertices[frames] = skinned.transpose(1, 2, 0)
 
         landmarks = None
         if self.landmarks is not None:

@@ -92,11 +92,11 @@ def test_translation_is_added_last(small_model: FlameModel) -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batch_equals_loop_of_singles(small_arrays: dict, dtype: type) -> None:
     model = FlameModel(**small_arrays, dtype=dtype)
-    p = random_params(np.random.default_rng(6), batch=(70,))  # more than one chunk
+    p = random_params(np.random.default_rng(6), batch=(150,))  # more than one chunk and sub-chunk
     out = model.forward(p)
-    assert out.vertices.shape == (70, 60, 3) and out.joints.shape == (70, 5, 3)
+    assert out.vertices.shape == (150, 60, 3) and out.joints.shape == (150, 5, 3)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    for i in range(70):
+    for i in range(150):
         single = model.forward(p[i])
         np.testing.assert_allclose(out.vertices[i], single.vertices, atol=tol)
         np.testing.assert_allclose(out.joints[i], single.joints, atol=tol)
