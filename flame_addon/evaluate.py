@@ -7,13 +7,16 @@ or directions into Blender goes through it (and back through :func:`from_blender
 parameters themselves (rotations, translation) stay in FLAME's axes, as in parameter files.
 
 Evaluation state kept here is runtime only (never saved): the parameter signature each head was
-last evaluated with, and the last error per head for the panels.
+last evaluated with, the last error per head for the panels, and the heads whose properties are
+being written in bulk (their update callbacks wait for the caller's own evaluation).
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ VECTOR_FIELDS = tuple(f for f in FIELDS if f.kind != "coefficients")
 _signatures: dict[int, bytes] = {}
 _errors: dict[int, str] = {}
 _reported: set[tuple[int, str]] = set()
+_writing: set[int] = set()
 
 
 def to_blender_axes(points: np.ndarray) -> np.ndarray:
@@ -58,8 +62,29 @@ def is_head(obj: Any) -> bool:
     return obj is not None and obj.type == "MESH" and bool(obj.flame.is_head)
 
 
-def read_params(settings: Any) -> FlameParams:
-    """The head's parameters (``obj.flame``) as :class:`FlameParams` (bulk reads, no per-value loop)."""
+def active_head(context: Any) -> Any | None:
+    """The active object when it is a head, else None."""
+    obj = getattr(context, "active_object", None)
+    return obj if is_head(obj) else None
+
+
+def is_editable(obj: Any) -> bool:
+    """False for an object linked from a library (its properties cannot be changed; overrides can)."""
+    return bool(getattr(obj, "is_editable", obj.library is None))
+
+
+def shared_mesh_heads(obj: Any) -> list[Any]:
+    """The other heads using this head's mesh (linked duplicates): they all show the last one evaluated."""
+    mesh = obj.data
+    if mesh is None or mesh.users < 2:
+        return []
+    import bpy  # deferred: keeps this module importable for type checks
+
+    return [o for o in bpy.data.objects if o.data == mesh and o != obj and is_head(o)]
+
+
+def read_fields(settings: Any) -> dict[str, np.ndarray]:
+    """The head's parameter values (``obj.flame``) by field name, float32 (bulk reads, no per-value loop)."""
     fields: dict[str, np.ndarray] = {}
     for field in COEFFICIENT_FIELDS:
         items = getattr(settings, field.name)
@@ -68,14 +93,43 @@ def read_params(settings: Any) -> FlameParams:
         fields[field.name] = values
     for field in VECTOR_FIELDS:
         fields[field.name] = np.array(getattr(settings, field.name), dtype=np.float32)
-    return FlameParams(**fields)
+    return fields
+
+
+def read_params(settings: Any) -> FlameParams:
+    """The head's parameters (``obj.flame``) as :class:`FlameParams`."""
+    return FlameParams(**read_fields(settings))
+
+
+@contextmanager
+def writing(obj: Any) -> Iterator[None]:
+    """Within the block, property update callbacks of ``obj`` do not evaluate it (the caller does, once)."""
+    key = obj.session_uid
+    nested = key in _writing
+    _writing.add(key)
+    try:
+        yield
+    finally:
+        if not nested:
+            _writing.discard(key)
+
+
+def is_writing(obj: Any) -> bool:
+    """True while :func:`writing` holds back the update callbacks of ``obj``."""
+    return obj.session_uid in _writing
 
 
 def write_params(settings: Any, params: FlameParams, names: tuple[str, ...] | None = None) -> None:
     """Set the head's properties from ``params`` (bulk writes); ``names`` limits the fields.
 
-    Coefficients beyond the exposed count are dropped; missing ones are zero. Does not evaluate.
+    Coefficients beyond the exposed count are dropped; missing ones are zero. Does not evaluate (the
+    update callbacks are held back while writing).
     """
+    with writing(settings.id_data):
+        _write_params(settings, params, names)
+
+
+def _write_params(settings: Any, params: FlameParams, names: tuple[str, ...] | None) -> None:
     for field in FIELDS:
         if names is not None and field.name not in names:
             continue
@@ -101,6 +155,9 @@ def model_for(obj: Any) -> FlameModel:
 
 def model_params(model: FlameModel, params: FlameParams) -> FlameParams:
     """``params`` cut to the components the model has (values past them are ignored)."""
+    if all(v is None or v.shape[-1] <= size for v, size in ((params.shape, model.n_shape),
+                                                             (params.expression, model.n_expression))):
+        return params
     fields = params.to_dict()
     for name, size in (("shape", model.n_shape), ("expression", model.n_expression)):
         if name in fields and fields[name].shape[-1] > size:
@@ -119,10 +176,8 @@ def write_vertices(mesh: Any, vertices: np.ndarray) -> None:
     mesh.update()
 
 
-def _signature(obj: Any, params: FlameParams, settings: Any) -> bytes:
-    parts = [
-        np.asarray(v, dtype=np.float32).tobytes() for v in (getattr(params, f.name) for f in FIELDS) if v is not None
-    ]
+def _signature(obj: Any, fields: dict[str, np.ndarray], settings: Any) -> bytes:
+    parts = [fields[f.name].tobytes() for f in FIELDS]
     parts.append(f"{settings.model_path}|{obj.data.as_pointer()}|{len(obj.data.vertices)}".encode())
     return b"\0".join(parts)
 
@@ -135,17 +190,23 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
     model cannot be loaded or does not fit the mesh; the mesh is left as it was then.
     """
     settings = (source or obj).flame
-    params = read_params(settings)
+    fields = read_fields(settings)
     key = obj.session_uid
-    signature = _signature(obj, params, settings)
+    signature = _signature(obj, fields, settings)
     if not force and _signatures.get(key) == signature:
         return False
+    params = FlameParams(**fields)
     model = model_for(obj)
     mesh = obj.data
     if len(mesh.vertices) != model.n_vertices:
         raise FlameError(
             f"the model has {model.n_vertices} vertices but the mesh of {obj.name!r} has {len(mesh.vertices)}; "
             "add a new head for this model"
+        )
+    if not is_editable(mesh):  # Blender ignores bulk writes into linked data
+        raise FlameError(
+            f"the mesh of {obj.name!r} is linked from a library and cannot change; make it local "
+            "(Object > Relations > Make Local > Selected Objects and Data)"
         )
     used = model_params(model, params)
     output = model.forward(used)

@@ -6,7 +6,8 @@
   right for final renders and ``blender -b`` runs; for renders from the UI enable
   ``RenderSettings.use_lock_interface`` so the interface cannot edit heads while a frame renders.
 - ``load_post``: after a .blend is opened every head is evaluated again (meshes are saved, but the
-  model file may have changed, and the runtime state starts empty).
+  model file may have changed, and the runtime state starts empty; model files that failed to load
+  are tried again).
 - ``undo_post``/``redo_post``: undo restores meshes with their properties; the stored signatures
   are dropped so the next change re-evaluates.
 
@@ -20,7 +21,7 @@ from typing import Any
 import bpy
 from bpy.app.handlers import persistent
 
-from . import evaluate
+from . import evaluate, models
 
 
 @persistent
@@ -31,6 +32,7 @@ def on_frame_change(scene: Any, depsgraph: Any = None, *_: Any) -> None:
 @persistent
 def on_load(*_: Any) -> None:
     evaluate.forget()
+    models.forget_failures()
     evaluate.evaluate_all(bpy.data.objects, force=True)
 
 

@@ -3,7 +3,9 @@
 A head names its model file in ``obj.flame.model_path``; empty means the file set in the
 preferences, and when that is empty too, the built-in demo head. Loaded models are kept per
 (file, modification time, shape count, expression count) so that several heads share one model and
-an edited file is picked up again. :func:`clear_cache` empties the cache (done on unregister).
+an edited file is picked up again. A file that fails to load is remembered the same way (per
+modification time), so panels and frame changes do not read a broken file again and again.
+:func:`clear_cache` empties the cache (done on unregister).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ DEMO = "<demo>"
 CACHE_SIZE = 8
 
 _cache: OrderedDict[tuple[Any, ...], FlameModel] = OrderedDict()
+_failures: OrderedDict[tuple[Any, ...], FlameError | OSError] = OrderedDict()
 
 
 class ModelNotFoundError(FlameError):
@@ -69,8 +72,6 @@ def _load(path: str, extras: dict[str, str]) -> FlameModel:
     """The whole model in a file (or the demo), float32, with the extra files attached."""
     if not path:
         return flame_core.demo_model()
-    for extra in extras.values():
-        _stamp(extra)
     return flame_core.load_model(path, dtype=np.float32, **extras)  # type: ignore[arg-type]
 
 
@@ -81,13 +82,22 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
     Counts above what the file holds are clamped to it. Raises :class:`ModelNotFoundError` for a
     missing file, :class:`FlameError` for a file that cannot be used and ``OSError`` for I/O errors.
     """
-    stamp = _stamp(path) if path else 0.0
     extras = extra_files(preferences) if path else {}
     source = (path or DEMO, *sorted(extras.items()))
+    stamp = tuple(_stamp(p) for p in (path, *sorted(extras.values()))) if path else ()
     full_key = (source, stamp, None, None)
     full = _cache.get(full_key)
     if full is None:
-        full = _load(path, extras)
+        failure = _failures.get(full_key)
+        if failure is not None:
+            raise failure.with_traceback(None)
+        try:
+            full = _load(path, extras)
+        except (FlameError, OSError) as exc:
+            _failures[full_key] = exc
+            while len(_failures) > CACHE_SIZE:
+                _failures.popitem(last=False)
+            raise
         _remember(full_key, full)
     n_s = full.n_shape if n_shape is None else max(0, min(int(n_shape), full.n_shape))
     n_e = full.n_expression if n_expression is None else max(0, min(int(n_expression), full.n_expression))
@@ -111,8 +121,14 @@ def _remember(key: tuple[Any, ...], model: FlameModel) -> None:
 
 
 def clear_cache() -> None:
-    """Forget every loaded model (the next evaluation loads again)."""
+    """Forget every loaded model and load failure (the next evaluation loads again)."""
     _cache.clear()
+    _failures.clear()
+
+
+def forget_failures() -> None:
+    """Forget remembered load failures (the user picked a file or opened a .blend: try again)."""
+    _failures.clear()
 
 
 def cached_models() -> int:

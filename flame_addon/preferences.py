@@ -35,8 +35,9 @@ def user_folder(*parts: str) -> str:
 
 def _on_files_update(self: Any, context: Any) -> None:
     """Heads follow a change of the preferences' model or extra files at once."""
-    from . import evaluate
+    from . import evaluate, models
 
+    models.forget_failures()
     evaluate.evaluate_all(bpy.data.objects, force=True)
 
 

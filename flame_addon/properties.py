@@ -9,11 +9,13 @@ Data paths (stable; keyframe them from the UI or with ``obj.keyframe_insert``):
 - ``flame.translation``: metres, in FLAME's axes like the parameter files.
 
 Update callbacks re-evaluate the mesh at once; animation playback is handled by the frame-change
-handler (the animation system does not call update callbacks).
+handler (the animation system does not call update callbacks). The values are library-overridable,
+so a linked head made a library override can be posed and keyed.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import bpy
@@ -26,22 +28,35 @@ from .preferences import get_preferences
 
 #: Label of the first item of each coefficient list ("Shape 001").
 COMPONENT_LABELS = {f.name: f.name.title() for f in FIELDS if f.kind == "coefficients"}
+#: Animatable values can be changed on library overrides (linked heads made editable).
+OVERRIDABLE: Any = {"LIBRARY_OVERRIDABLE"}
+#: Soft slider range of the rotations (radians, shown as -180..180 degrees).
+ROTATION_SOFT_LIMIT = math.pi
+#: Soft slider range of the translation (metres).
+TRANSLATION_SOFT_LIMIT = 1.0
 _resizing: set[int] = set()
+
+
+def _evaluates(obj: Any) -> bool:
+    """Whether a property change on ``obj`` should re-evaluate it now."""
+    return obj is not None and evaluate.is_head(obj) and not evaluate.is_writing(obj)
 
 
 def _on_param_update(self: Any, context: Any) -> None:
     obj = self.id_data
-    if obj is not None and getattr(obj, "type", None) == "MESH" and obj.flame.is_head:
+    if _evaluates(obj):
         evaluate.safe_evaluate(obj)
 
 
 def _on_model_update(self: Any, context: Any) -> None:
     obj = self.id_data
-    if obj is not None and obj.flame.is_head:
+    models.forget_failures()
+    if _evaluates(obj):
         evaluate.safe_evaluate(obj, force=True)
 
 
 def component_name(field_name: str, index: int) -> str:
+    """The list label of a coefficient: ``"Expression 001"`` for index 0."""
     return f"{COMPONENT_LABELS[field_name]} {index + 1:03d}"
 
 
@@ -97,7 +112,7 @@ class FlameComponent(bpy.types.PropertyGroup):
     value: FloatProperty(  # type: ignore[valid-type]
         name="Value",
         description="Coefficient (in standard deviations of the model's training data)",
-        default=0.0, soft_min=-3.0, soft_max=3.0, precision=3,
+        default=0.0, soft_min=-3.0, soft_max=3.0, precision=3, override=OVERRIDABLE,
         update=_on_param_update,
     )
 
@@ -108,8 +123,13 @@ def _field_properties(field: Field) -> dict[str, Any]:
     description = field.description[:1].upper() + field.description[1:]
     if field.kind == "coefficients":
         return {
-            field.name: CollectionProperty(type=FlameComponent, name=label, description=description),
-            f"{field.name}_index": IntProperty(name=f"Active {label}", default=0, min=0, options=set()),
+            field.name: CollectionProperty(
+                type=FlameComponent, name=label, description=description, override=OVERRIDABLE,
+            ),
+            f"{field.name}_index": IntProperty(
+                name=f"Active {label}", description=f"The {field.name} coefficient selected in the list",
+                default=0, min=0, options=set(), override=OVERRIDABLE,
+            ),
             f"n_{field.name}": IntProperty(
                 name=f"{label} Components",
                 description=f"Number of {field.name} coefficients exposed (at most {field.size})",
@@ -122,13 +142,15 @@ def _field_properties(field: Field) -> dict[str, Any]:
             field.name: FloatVectorProperty(
                 name=label, description=description, size=field.size,
                 subtype="XYZ" if field.size == 3 else "NONE", unit="ROTATION",
+                soft_min=-ROTATION_SOFT_LIMIT, soft_max=ROTATION_SOFT_LIMIT, override=OVERRIDABLE,
                 update=_on_param_update,
             )
         }
     return {
         field.name: FloatVectorProperty(
             name=label, description=description, size=field.size, subtype="XYZ", unit="LENGTH",
-            update=_on_param_update,
+            soft_min=-TRANSLATION_SOFT_LIMIT, soft_max=TRANSLATION_SOFT_LIMIT, step=1,
+            override=OVERRIDABLE, update=_on_param_update,
         )
     }
 
@@ -136,7 +158,10 @@ def _field_properties(field: Field) -> dict[str, Any]:
 class FlameHeadSettings(bpy.types.PropertyGroup):
     """Everything that makes an object a FLAME head: model, exposed counts and parameters."""
 
-    is_head: BoolProperty(name="FLAME Head", default=False, options={"HIDDEN"})  # type: ignore[valid-type]
+    is_head: BoolProperty(  # type: ignore[valid-type]
+        name="FLAME Head", description="The object is a FLAME head (set by Add > Mesh > FLAME Head)",
+        default=False, options={"HIDDEN"},
+    )
     model_path: StringProperty(  # type: ignore[valid-type]
         name="Model File",
         description="FLAME model of this head; empty: the preferences' model (or the built-in demo head)",
@@ -150,7 +175,10 @@ for _field in FIELDS:
 
 
 def register() -> None:
-    bpy.types.Object.flame = bpy.props.PointerProperty(type=FlameHeadSettings, name="FLAME")  # type: ignore[attr-defined]
+    bpy.types.Object.flame = bpy.props.PointerProperty(  # type: ignore[attr-defined]
+        type=FlameHeadSettings, name="FLAME", description="FLAME head model, shape, expression and pose",
+        override=OVERRIDABLE,
+    )
 
 
 def unregister() -> None:

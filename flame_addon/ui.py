@@ -30,11 +30,6 @@ class FLAME_UL_components(bpy.types.UIList):
             layout.label(text=str(index + 1))
 
 
-def _head(context: Any) -> Any | None:
-    obj = context.active_object
-    return obj if evaluate.is_head(obj) else None
-
-
 def draw_error(layout: Any, obj: Any) -> None:
     message = evaluate.error(obj)
     if message:
@@ -46,8 +41,19 @@ def draw_error(layout: Any, obj: Any) -> None:
             col.label(text=message[start : start + 60])
 
 
+def draw_notes(layout: Any, obj: Any) -> None:
+    """Why the head may not behave as expected: linked from a library, or a mesh shared with other heads."""
+    if not evaluate.is_editable(obj):
+        layout.label(text="Linked from a library: make a library override to pose it", icon="LIBRARY_DATA_DIRECT")
+    others = evaluate.shared_mesh_heads(obj)
+    if others:
+        col = layout.column(align=True)
+        col.label(text=f"Mesh shared with {len(others)} other head(s): all show the last one changed", icon="ERROR")
+        col.label(text="Object > Relations > Make Single User > Object & Data")
+
+
 def draw_main(layout: Any, context: Any) -> None:
-    obj = _head(context)
+    obj = evaluate.active_head(context)
     if obj is None:
         layout.operator("flame.add_head", icon="USER", text="Add FLAME Head")
         prefs = get_preferences(context)
@@ -55,6 +61,7 @@ def draw_main(layout: Any, context: Any) -> None:
             layout.label(text=DEMO_NOTE, icon="INFO")
         return
     draw_error(layout, obj)
+    draw_notes(layout, obj)
     row = layout.row(align=True)
     row.operator("flame.copy_params", icon="COPYDOWN", text="Copy")
     row.operator("flame.paste_params", icon="PASTEDOWN", text="Paste")
@@ -135,7 +142,7 @@ class _Panel:
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _head(context) is not None
+        return evaluate.active_head(context) is not None
 
 
 class _MainPanel:
@@ -145,60 +152,17 @@ class _MainPanel:
         draw_main(self.layout, context)  # type: ignore[attr-defined]
 
 
-class _CoefficientPanel(_Panel):
-    field_name = ""
+class _SubPanel(_Panel):
+    """A sub-panel drawing ``draw_function(layout, context, head)`` for the active head."""
+
+    @staticmethod
+    def draw_function(layout: Any, context: Any, obj: Any) -> None:
+        raise NotImplementedError
 
     def draw(self, context: Any) -> None:
-        obj = _head(context)
+        obj = evaluate.active_head(context)
         if obj is not None:
-            draw_coefficients(self.layout, obj, self.field_name)  # type: ignore[attr-defined]
-
-
-class _PosePanel(_Panel):
-    bl_label = "Pose"
-
-    def draw(self, context: Any) -> None:
-        obj = _head(context)
-        if obj is not None:
-            draw_pose(self.layout, obj)  # type: ignore[attr-defined]
-
-
-class _ModelPanel(_Panel):
-    bl_label = "Model"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    def draw(self, context: Any) -> None:
-        obj = _head(context)
-        if obj is not None:
-            draw_model(self.layout, context, obj)  # type: ignore[attr-defined]
-
-
-def _panels(prefix: str, space: str, region: str, context: str | None, main_poll_any: bool) -> list[type]:
-    """The main panel and its sub-panels for one editor."""
-    base: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region}
-    if context:
-        base["bl_context"] = context
-    main_id = f"FLAME_PT_{prefix}_head"
-    main_attrs = dict(base, bl_idname=main_id)
-    if main_poll_any:
-        main_attrs["poll"] = classmethod(lambda cls, context: context.scene is not None)
-    main = type(main_id, (_MainPanel, _Panel, bpy.types.Panel), main_attrs)
-    classes: list[type] = [main]
-    for field in COEFFICIENT_FIELDS:
-        idname = f"FLAME_PT_{prefix}_{field.name}"
-        attrs = dict(base, bl_idname=idname, bl_parent_id=main_id, bl_label=field.name.title(), field_name=field.name)
-        classes.append(type(idname, (_CoefficientPanel, bpy.types.Panel), attrs))
-    for name, mixin in (("pose", _PosePanel), ("model", _ModelPanel)):
-        idname = f"FLAME_PT_{prefix}_{name}"
-        classes.append(type(idname, (mixin, bpy.types.Panel), dict(base, bl_idname=idname, bl_parent_id=main_id)))
-    return classes
-
-
-CLASSES = (
-    FLAME_UL_components,
-    *_panels("view3d", "VIEW_3D", "UI", None, main_poll_any=True),
-    *_panels("object", "PROPERTIES", "WINDOW", "object", main_poll_any=False),
-)
+            self.draw_function(self.layout, context, obj)  # type: ignore[attr-defined]
 
 
 def draw_animation(layout: Any, context: Any, obj: Any) -> None:
@@ -210,30 +174,6 @@ def draw_animation(layout: Any, context: Any, obj: Any) -> None:
     col.operator("flame.add_landmarks", icon="OUTLINER_OB_POINTCLOUD", text="Add Landmarks")
 
 
-class _AnimationPanel(_Panel):
-    bl_label = "Animation"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    def draw(self, context: Any) -> None:
-        obj = _head(context)
-        if obj is not None:
-            draw_animation(self.layout, context, obj)  # type: ignore[attr-defined]
-
-
-def _animation_panels() -> list[type]:
-    classes: list[type] = []
-    for prefix, space, region, ctx in (("view3d", "VIEW_3D", "UI", None), ("object", "PROPERTIES", "WINDOW", "object")):
-        attrs: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region,
-                                 "bl_idname": f"FLAME_PT_{prefix}_animation", "bl_parent_id": f"FLAME_PT_{prefix}_head"}
-        if ctx:
-            attrs["bl_context"] = ctx
-        classes.append(type(attrs["bl_idname"], (_AnimationPanel, bpy.types.Panel), attrs))
-    return classes
-
-
-CLASSES = (*CLASSES, *_animation_panels())
-
-
 def draw_outputs(layout: Any, context: Any, obj: Any) -> None:
     col = layout.column(align=True)
     col.operator("flame.bake_normal_map", icon="NORMALS_FACE", text="Bake Normal Map")
@@ -241,25 +181,43 @@ def draw_outputs(layout: Any, context: Any, obj: Any) -> None:
     col.operator("flame.export_points", icon="EXPORT", text="Export Points (.ply)")
 
 
-class _OutputPanel(_Panel):
-    bl_label = "Normal Maps & Points"
-    bl_options = {"DEFAULT_CLOSED"}
+def _coefficient_drawer(field_name: str) -> Any:
+    def draw(layout: Any, context: Any, obj: Any) -> None:
+        draw_coefficients(layout, obj, field_name)
 
-    def draw(self, context: Any) -> None:
-        obj = _head(context)
-        if obj is not None:
-            draw_outputs(self.layout, context, obj)  # type: ignore[attr-defined]
+    return staticmethod(draw)
 
 
-def _output_panels() -> list[type]:
-    classes: list[type] = []
-    for prefix, space, region, ctx in (("view3d", "VIEW_3D", "UI", None), ("object", "PROPERTIES", "WINDOW", "object")):
-        attrs: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region,
-                                 "bl_idname": f"FLAME_PT_{prefix}_outputs", "bl_parent_id": f"FLAME_PT_{prefix}_head"}
-        if ctx:
-            attrs["bl_context"] = ctx
-        classes.append(type(attrs["bl_idname"], (_OutputPanel, bpy.types.Panel), attrs))
+#: Sub-panels in drawing order: (id suffix, label, draw function, options). The long shape list and the
+#: less used panels start collapsed.
+SUB_PANELS: tuple[tuple[str, str, Any, set[str]], ...] = (
+    *((f.name, f.name.title(), _coefficient_drawer(f.name), {"DEFAULT_CLOSED"} if f.name == "shape" else set())
+      for f in COEFFICIENT_FIELDS),
+    ("pose", "Pose", staticmethod(lambda layout, context, obj: draw_pose(layout, obj)), set()),
+    ("model", "Model", staticmethod(draw_model), {"DEFAULT_CLOSED"}),
+    ("animation", "Animation", staticmethod(draw_animation), {"DEFAULT_CLOSED"}),
+    ("outputs", "Normal Maps & Points", staticmethod(draw_outputs), {"DEFAULT_CLOSED"}),
+)
+#: The editors showing the panels: (id prefix, space, region, properties context, main panel always shown).
+EDITORS = (("view3d", "VIEW_3D", "UI", None, True), ("object", "PROPERTIES", "WINDOW", "object", False))
+
+
+def _panels(prefix: str, space: str, region: str, context: str | None, main_poll_any: bool) -> list[type]:
+    """The main panel and its sub-panels for one editor."""
+    base: dict[str, Any] = {"bl_space_type": space, "bl_region_type": region}
+    if context:
+        base["bl_context"] = context
+    main_id = f"FLAME_PT_{prefix}_head"
+    main_attrs = dict(base, bl_idname=main_id)
+    if main_poll_any:
+        main_attrs["poll"] = classmethod(lambda cls, context: context.scene is not None)
+    classes: list[type] = [type(main_id, (_MainPanel, _Panel, bpy.types.Panel), main_attrs)]
+    for name, label, function, options in SUB_PANELS:
+        idname = f"FLAME_PT_{prefix}_{name}"
+        attrs = dict(base, bl_idname=idname, bl_parent_id=main_id, bl_label=label, bl_options=options,
+                     draw_function=function)
+        classes.append(type(idname, (_SubPanel, bpy.types.Panel), attrs))
     return classes
 
 
-CLASSES = (*CLASSES, *_output_panels())
+CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)))

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from .errors import FileFormatError, FlameError, ParamsError
-from .mesh import face_areas
+from .mesh import face_areas, normalized
 from .params import FIELDS, FlameParams
 from .ply import read_ply, write_ply_columns
-from .sampling import SurfaceSamples
+from .sampling import SurfaceSamples, check_face_index, check_mesh
 from .sequence import FlameSequence
 from .sequence.vhap import to_arrays as vhap_arrays
 
@@ -34,17 +34,14 @@ GAUSSIAN_AVATARS_VERTICES = 5143
 
 def face_frames(vertices: Any, faces: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-face rotations (..., F, 3, 3) (columns a0, a1, a2), sizes (..., F) and centroids (..., F, 3)."""
-    verts = np.asarray(vertices)
-    if not np.issubdtype(verts.dtype, np.floating):
-        verts = verts.astype(np.float64)
-    tris = _check_faces(faces, verts)
+    verts, tris = check_mesh(vertices, faces, batched=True)
     v0 = verts[..., tris[:, 0], :]
     v1 = verts[..., tris[:, 1], :]
     v2 = verts[..., tris[:, 2], :]
     edge1, edge2 = v1 - v0, v2 - v0
-    a0 = _normalize(edge1)
-    a1 = _normalize(np.cross(a0, edge2))
-    a2 = -_normalize(np.cross(a1, a0))
+    a0 = normalized(edge1)
+    a1 = normalized(np.cross(a0, edge2))
+    a2 = -normalized(np.cross(a1, a0))
     rotations = np.stack([a0, a1, a2], axis=-1)
     sizes = 0.5 * (np.linalg.norm(edge1, axis=-1) + np.abs(np.einsum("...i,...i->...", a2, edge2)))
     centroids = (v0 + v1 + v2) / 3
@@ -56,7 +53,7 @@ def bind_points(vertices: Any, faces: Any, positions: Any, face_index: Any) -> n
     verts = np.asarray(vertices)
     if verts.ndim != 2:
         raise FlameError(f"bind_points takes one mesh (V, 3), got vertices of shape {verts.shape}")
-    fi = _check_face_index(face_index, np.asarray(faces).shape[0])
+    fi = check_face_index(face_index, np.asarray(faces).shape[0])
     pos = np.asarray(positions)
     if pos.shape != (fi.shape[0], 3):
         raise FlameError(f"positions must have shape ({fi.shape[0]}, 3), got {pos.shape}")
@@ -68,7 +65,7 @@ def bind_points(vertices: Any, faces: Any, positions: Any, face_index: Any) -> n
 def unbind_points(vertices: Any, faces: Any, face_index: Any, local: Any) -> np.ndarray:
     """World positions (..., n, 3) of bound points on a mesh (..., V, 3) (batched over leading axes)."""
     verts = np.asarray(vertices)
-    fi = _check_face_index(face_index, np.asarray(faces).shape[0])
+    fi = check_face_index(face_index, np.asarray(faces).shape[0])
     loc = np.asarray(local)
     if loc.shape != (fi.shape[0], 3):
         raise FlameError(f"local positions must have shape ({fi.shape[0]}, 3), got {loc.shape}")
@@ -99,7 +96,7 @@ def write_bound_ply(
     ``s^2 / 2``); identity rotations; grey (f_dc 0) or ``colors`` (n, 3) in 0..1 (uint8: 0..255).
     """
     loc = np.asarray(local_positions, dtype=np.float64)
-    fi = _check_face_index(face_index, None)
+    fi = check_face_index(face_index, None)
     n = fi.shape[0]
     if loc.shape != (n, 3):
         raise FlameError(f"local_positions must have shape ({n}, 3), got {loc.shape}")
@@ -206,27 +203,6 @@ def flame_param_arrays(params: FlameParams, *, offset_vertices: int | None = GAU
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _check_faces(faces: Any, verts: np.ndarray) -> np.ndarray:
-    tris = np.asarray(faces)
-    if tris.ndim != 2 or tris.shape[1] != 3 or not np.issubdtype(tris.dtype, np.integer):
-        raise FlameError(f"faces must be an (F, 3) integer array, got {tris.dtype} with shape {tris.shape}")
-    if verts.ndim < 2 or verts.shape[-1] != 3:
-        raise FlameError(f"vertices must have shape (..., V, 3), got {verts.shape}")
-    if tris.size and (tris.min() < 0 or tris.max() >= verts.shape[-2]):
-        raise FlameError(f"faces index vertices {tris.min()}..{tris.max()} but there are {verts.shape[-2]}")
-    return tris.astype(np.intp, copy=False)
-
-
-def _check_face_index(face_index: Any, n_faces: int | None) -> np.ndarray:
-    fi = np.asarray(face_index)
-    if fi.ndim != 1 or (fi.size and not np.issubdtype(fi.dtype, np.integer)):
-        raise FlameError(f"face_index must be a 1-D integer array, got {fi.dtype} with shape {fi.shape}")
-    fi = fi.astype(np.intp, copy=False)
-    if fi.size and (fi.min() < 0 or (n_faces is not None and fi.max() >= n_faces)):
-        raise FlameError(f"face_index must lie in [0, {n_faces}), found {fi.min()}..{fi.max()}")
-    return fi
-
-
 def _point_frames(verts: np.ndarray, faces: Any, face_index: np.ndarray) -> tuple[np.ndarray, ...]:
     """Face frames of each point: computed per face then gathered, or per point when there are fewer points."""
     tris = np.asarray(faces)
@@ -241,11 +217,6 @@ def _column_block(value: Any, what: str, n: int, width: int) -> np.ndarray:
     if array.shape != (n, width):
         raise FlameError(f"{what} must have shape ({n}, {width}), got {array.shape}")
     return array
-
-
-def _normalize(v: np.ndarray) -> np.ndarray:
-    length = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, length, out=np.zeros_like(v), where=length > 0)
 
 
 def _nonzero(sizes: np.ndarray) -> np.ndarray:

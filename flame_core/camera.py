@@ -101,6 +101,13 @@ class Camera:
             raise FlameError(f"Camera: expected R (3, 3) and t (3,), found {R.shape} and {t.shape}")
         if not np.allclose(R @ R.T, np.eye(3), atol=1e-5) or np.linalg.det(R) < 0:
             raise FlameError("Camera: R must be a rotation matrix (orthonormal, determinant +1)")
+        try:
+            numbers = [float(getattr(self, name)) for name in ("fx", "fy", "cx", "cy", "near", "width", "height")]
+            far = None if self.far is None else float(self.far)
+        except (TypeError, ValueError):
+            raise FlameError("Camera: fx, fy, cx, cy, width, height, near and far must be numbers") from None
+        if not np.all(np.isfinite(numbers)) or (far is not None and np.isnan(far)):
+            raise FlameError("Camera: fx, fy, cx, cy, width, height and near must be finite, far not NaN")
         if self.fx <= 0 or self.fy <= 0 or self.width <= 0 or self.height <= 0 or self.near <= 0:
             raise FlameError("Camera: fx, fy, width, height and near must be positive")
         if self.far is not None and self.far <= self.near:

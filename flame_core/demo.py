@@ -20,7 +20,7 @@ from .demo_parts import blendshapes, markers, rig
 from .demo_parts.assemble import build_template
 from .demo_parts.regions import regions
 from .landmarks import LandmarkEmbedding
-from .model import FlameModel
+from .model import FlameModel, check_component_counts
 from .params import N_EXPRESSION, N_SHAPE, PARENTS
 
 #: Human names of the first shape and expression components (the rest are unnamed).
@@ -78,9 +78,7 @@ def demo_model(n_shape: int | None = None, n_expression: int | None = None, dtyp
     arrays, masks, landmarks = _build()
     n_shape = N_SHAPE if n_shape is None else n_shape
     n_expression = N_EXPRESSION if n_expression is None else n_expression
-    for name, n, full in (("n_shape", n_shape, N_SHAPE), ("n_expression", n_expression, N_EXPRESSION)):
-        if not 0 <= n <= full:
-            raise ValueError(f"{name} must be between 0 and {full}, got {n}")
+    check_component_counts(n_shape, N_SHAPE, n_expression, N_EXPRESSION)
     fields = dict(arrays)
     fields["shapedirs"] = arrays["shapedirs"][:, :, :n_shape]
     fields["exprdirs"] = arrays["exprdirs"][:, :, :n_expression]

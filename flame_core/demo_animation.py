@@ -8,18 +8,24 @@ licensed FLAME model the expression channels mean something else, while pose and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .demo import EXPRESSION_NAMES
+from .errors import FlameError
 from .params import N_EXPRESSION, FlameParams
+from .sampling import random_generator
 from .sequence import FlameSequence
 
 
 def demo_sequence(frames: int = 120, fps: float = 30.0, seed: int = 0) -> FlameSequence:
     """A smooth, looping-free animation of ``frames`` frames at ``fps`` for the demo head."""
-    if frames < 1:
-        raise ValueError(f"frames must be at least 1, got {frames}")
-    rng = np.random.default_rng(seed)
+    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
+        raise FlameError(f"frames must be an integer of at least 1, got {frames!r}")
+    if not (isinstance(fps, int | float | np.number) and math.isfinite(fps) and fps > 0):
+        raise FlameError(f"fps must be a positive number, got {fps!r}")
+    rng = random_generator(seed)
     t = np.arange(frames) / fps
     phase = rng.uniform(0, 2 * np.pi, size=8)
     expression = np.zeros((frames, N_EXPRESSION))

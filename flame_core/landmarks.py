@@ -32,6 +32,13 @@ class LandmarkEmbedding:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Read-only views: one embedding is shared by every model it is attached to.
+        for key in ("face_index", "barycentric", "contour_face_index", "contour_barycentric"):
+            value = getattr(self, key)
+            if value is not None:
+                view = np.asarray(value).view()
+                view.setflags(write=False)
+                object.__setattr__(self, key, view)
         self._check("face_index", self.face_index, (None,), integer=True)
         n = self.face_index.shape[0]
         self._check("barycentric", self.barycentric, (n, 3))
@@ -88,7 +95,7 @@ class LandmarkEmbedding:
         assert self.contour_face_index is not None and self.contour_barycentric is not None
         rows = np.asarray(yaw_rows)
         lead = vertices.shape[:-2]
-        flat_v = vertices.reshape((-1,) + vertices.shape[-2:])
+        flat_v = vertices.reshape((int(np.prod(lead)),) + vertices.shape[-2:])
         flat_rows = np.broadcast_to(rows, lead).reshape(-1)
         tri = faces[self.contour_face_index[flat_rows]]  # (B, 17, 3)
         bary = self.contour_barycentric[flat_rows]  # (B, 17, 3)

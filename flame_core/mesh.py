@@ -20,7 +20,7 @@ def face_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Unit face normals (..., F, 3); degenerate faces give zero vectors."""
-    return _normalize(face_cross(vertices, faces))
+    return normalized(face_cross(vertices, faces))
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -33,17 +33,18 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     faces = np.asarray(faces, dtype=np.intp)
     n_verts = vertices.shape[-2]
     lead = vertices.shape[:-2]
-    cross = face_cross(vertices, faces).reshape((-1, faces.shape[0], 3))
-    batch = cross.shape[0]
+    batch = int(np.prod(lead))
+    cross = face_cross(vertices, faces).reshape((batch, faces.shape[0], 3))
     # One bincount per coordinate over (batch * V) bins, each face scattered to its three corners.
     index = (faces.reshape(1, -1) + (np.arange(batch) * n_verts)[:, None]).ravel()
     per_corner = np.repeat(cross, 3, axis=1)  # (B, 3F, 3): face f's normal at corners 3f..3f+2
     out = np.empty((batch * n_verts, 3), dtype=np.result_type(vertices.dtype, np.float32))
     for axis in range(3):
         out[:, axis] = np.bincount(index, weights=per_corner[..., axis].ravel(), minlength=batch * n_verts)
-    return _normalize(out).reshape(lead + (n_verts, 3))
+    return normalized(out).reshape(lead + (n_verts, 3))
 
 
-def _normalize(v: np.ndarray) -> np.ndarray:
+def normalized(v: np.ndarray) -> np.ndarray:
+    """Unit vectors along the last axis; zero vectors stay zero."""
     length = np.linalg.norm(v, axis=-1, keepdims=True)
     return np.divide(v, length, out=np.zeros_like(v), where=length > 0)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import lbs
-from .errors import ModelFileError
+from .errors import FlameError, ModelFileError
 from .landmarks import LandmarkEmbedding, contour_rows
 from .params import N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
 
@@ -32,7 +32,8 @@ class FlameModel:
     """A FLAME model: template, blend shapes, correctives, joint regressor and skinning weights.
 
     Arrays are given in the official layout (``shapedirs`` (V, 3, n_shape) and so on) and stored
-    internally as (components, 3V) matrices in ``dtype``. ``source`` names the file for error
+    internally as read-only (components, 3V) matrices in ``dtype``; every array it hands out is
+    read-only, and the inputs are not modified. ``source`` names the file for error
     messages; ``metadata`` is free-form text (source file, version, truncation).
     """
 
@@ -57,7 +58,7 @@ class FlameModel:
     ) -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+            raise FlameError(f"dtype must be float32 or float64, got {self.dtype}")
         self.source = source
         check = _Checker(source)
         v_template = check.array("v_template", v_template, (None, 3))
@@ -107,6 +108,12 @@ class FlameModel:
             landmarks.check_faces(len(self.faces))
         self.landmarks = landmarks
         self.metadata: dict[str, str] = dict(metadata or {})
+        # Every array handed out (``faces``, ``v_template``, ``arrays()``, ...) is a view of these: keep them
+        # read-only views, so that no caller can change the model (and its cached identity) in place.
+        for name in ("faces", "_template", "_shape_basis", "_frame_basis", "j_regressor", "_weights_t",
+                     "_j_template", "_j_shape", "_j_expr", "uv_coords", "uv_faces"):
+            setattr(self, name, _read_only(getattr(self, name)))
+        self.masks = {name: _read_only(idx) for name, idx in self.masks.items()}
         self._cache_key: bytes | None = None
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -181,9 +188,7 @@ class FlameModel:
         """A copy keeping only the first ``n_shape`` / ``n_expression`` components."""
         n_shape = self.n_shape if n_shape is None else n_shape
         n_expression = self.n_expression if n_expression is None else n_expression
-        for name, n, have in (("n_shape", n_shape, self.n_shape), ("n_expression", n_expression, self.n_expression)):
-            if not 0 <= n <= have:
-                raise ValueError(f"{name} must be between 0 and {have}, got {n}")
+        check_component_counts(n_shape, self.n_shape, n_expression, self.n_expression)
         metadata = dict(self.metadata, n_shape=str(n_shape), n_expression=str(n_expression))
         return FlameModel(
             v_template=self.v_template, faces=self.faces,
@@ -202,12 +207,12 @@ class FlameModel:
 
     # ------------------------------------------------------------------ evaluation
     def identity(self, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shaped template (3V,) and its joints (J, 3) for one shape vector; cached per shape."""
+        """Shaped template (3V,) and its joints (J, 3) for one shape vector; cached per shape (read-only)."""
         key = shape.tobytes()
         if self._cache is None or key != self._cache_key:
             v = self._template + shape.astype(self.dtype) @ self._shape_basis
             j = self._j_template + (shape @ self._j_shape).reshape(N_JOINTS, 3)
-            self._cache, self._cache_key = (v, j), key
+            self._cache, self._cache_key = (_read_only(v), _read_only(j)), key
         return self._cache
 
     def clear_cache(self) -> None:
@@ -228,7 +233,7 @@ class FlameModel:
         batch = params.batch_shape
         n = int(np.prod(batch)) if batch else 1
         shape = params.values("shape", self.n_shape)
-        expr = params.values("expression", self.n_expression, broadcast=True).reshape(n, -1)
+        expr = params.values("expression", self.n_expression, broadcast=True).reshape(n, self.n_expression)
         pose = params.pose.reshape(n, N_JOINTS, 3)
         trans = params.values("translation", broadcast=True).reshape(n, 3)
 
@@ -239,7 +244,7 @@ class FlameModel:
         if shared_identity:
             v_id, j_id = self.identity(shape)
         else:
-            shape = shape.reshape(n, -1)
+            shape = shape.reshape(n, self.n_shape)
         for start in range(0, n, CHUNK_FRAMES):
             s = slice(start, min(start + CHUNK_FRAMES, n))
             if not shared_identity:
@@ -280,6 +285,22 @@ class FlameModel:
             f"FlameModel({self.n_vertices} vertices, {self.n_faces} faces, {self.n_shape} shape, "
             f"{self.n_expression} expression, dtype={self.dtype}, source={self.source!r})"
         )
+
+
+def check_component_counts(n_shape: Any, max_shape: int, n_expression: Any, max_expression: int) -> None:
+    """Raise unless ``0 <= n_shape <= max_shape`` and ``0 <= n_expression <= max_expression`` (integers)."""
+    for name, n, most in (("n_shape", n_shape, max_shape), ("n_expression", n_expression, max_expression)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 0 <= n <= most:
+            raise FlameError(f"{name} must be an integer between 0 and {most}, got {n!r}")
+
+
+def _read_only(array: Any) -> Any:
+    """A read-only view of ``array`` (``None`` stays ``None``); the array itself is left writable."""
+    if array is None:
+        return None
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
 
 def _regress_components(regressor: np.ndarray, dirs: np.ndarray) -> np.ndarray:

@@ -86,11 +86,11 @@ def sample_surface(
 
     Output arrays are float32 for float32 vertices and float64 otherwise.
     """
-    verts, tris = _check_mesh(vertices, faces)
+    verts, tris = check_mesh(vertices, faces)
     n = _check_count(n)
     dtype = np.float32 if verts.dtype == np.float32 else np.float64
     verts = verts.astype(dtype, copy=False)
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     weights = _face_probabilities(verts, tris, face_weights, region)
     colors_in = None if vertex_colors is None else _check_vertex_values(vertex_colors, verts.shape[0], dtype)
 
@@ -136,12 +136,8 @@ def evaluate_samples(
     ``vertices`` (..., V, 3) may carry leading batch axes (e.g. frames of an animation); the same
     ``face_index`` (n,) and ``barycentric`` (n, 3) are evaluated on each.
     """
-    verts, tris = _check_mesh(vertices, faces, batched=True)
-    fi = np.asarray(face_index)
-    if fi.ndim != 1 or not np.issubdtype(fi.dtype, np.integer):
-        raise FlameError(f"face_index must be a 1-D integer array, got {fi.dtype} with shape {fi.shape}")
-    if fi.size and (fi.min() < 0 or fi.max() >= tris.shape[0]):
-        raise FlameError(f"face_index must lie in [0, {tris.shape[0]}), found {fi.min()}..{fi.max()}")
+    verts, tris = check_mesh(vertices, faces, batched=True)
+    fi = check_face_index(face_index, tris.shape[0])
     dtype = np.float32 if verts.dtype == np.float32 else np.float64
     bary = np.asarray(barycentric, dtype=dtype)
     if bary.shape != (fi.shape[0], 3):
@@ -174,8 +170,17 @@ def region_face_mask(faces: Any, region: Any, n_vertices: int) -> np.ndarray:
     return np.all(inside[tris], axis=1)
 
 
+def random_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with a :class:`FlameError` for a seed it refuses (negative, float...)."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise FlameError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}") from None
+
+
 # ---------------------------------------------------------------------------------------------- helpers
-def _check_mesh(vertices: Any, faces: Any, *, batched: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def check_mesh(vertices: Any, faces: Any, *, batched: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (V, 3) (or (..., V, 3) when ``batched``; floating point) and (F, 3) ``intp`` faces, checked."""
     verts = np.asarray(vertices)
     if not np.issubdtype(verts.dtype, np.floating):
         verts = verts.astype(np.float64)
@@ -188,6 +193,17 @@ def _check_mesh(vertices: Any, faces: Any, *, batched: bool = False) -> tuple[np
     if tris.size and (tris.min() < 0 or tris.max() >= verts.shape[-2]):
         raise FlameError(f"faces index vertices {tris.min()}..{tris.max()} but there are {verts.shape[-2]}")
     return verts, tris.astype(np.intp, copy=False)
+
+
+def check_face_index(face_index: Any, n_faces: int | None) -> np.ndarray:
+    """``face_index`` as a 1-D ``intp`` array, checked to lie in ``[0, n_faces)`` (``None``: no upper bound)."""
+    fi = np.asarray(face_index)
+    if fi.ndim != 1 or (fi.size and not np.issubdtype(fi.dtype, np.integer)):
+        raise FlameError(f"face_index must be a 1-D integer array, got {fi.dtype} with shape {fi.shape}")
+    fi = fi.astype(np.intp, copy=False)
+    if fi.size and (fi.min() < 0 or (n_faces is not None and fi.max() >= n_faces)):
+        raise FlameError(f"face_index must lie in [0, {n_faces}), found {fi.min()}..{fi.max()}")
+    return fi
 
 
 def _check_count(n: Any) -> int:

@@ -13,17 +13,10 @@ given), adds a demo head (5023 vertices) and times:
 from __future__ import annotations
 
 import argparse
-import glob
-import importlib
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent.parent
+import blender_session
 
 
 def median_ms(function, repeat: int) -> float:
@@ -41,26 +34,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--zip", help="extension zip (default: build one in a temporary folder)")
     args = parser.parse_args()
-    user = tempfile.mkdtemp(prefix="flame-bench-")
-    os.environ["BLENDER_USER_RESOURCES"] = user
-    try:
-        zip_path = args.zip
-        if not zip_path:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_extension.py"), "--output-dir",
-                            os.path.join(user, "build")], check=True, capture_output=True)
-            zip_path = glob.glob(os.path.join(user, "build", "flame_head-*-linux_x64.zip"))[0]
-        return run(zip_path, args.repeat)
-    finally:
-        shutil.rmtree(user, ignore_errors=True)
+    _, package = blender_session.start(args.zip or blender_session.build_zip())
+    return run(package, args.repeat)
 
 
-def run(zip_path: str, repeat: int) -> int:
+def run(package: ModuleType, repeat: int) -> int:
     import bpy
     import numpy as np
 
-    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
-    addon = importlib.import_module("bl_ext.user_default.flame_head.flame_addon")
-    evaluate = addon.evaluate
+    evaluate = package.flame_addon.evaluate
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.flame.add_head(n_shape=100, n_expression=50)
     obj = bpy.context.active_object

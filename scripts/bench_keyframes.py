@@ -20,17 +20,14 @@ Prints the best and the median of the repeats (the machine is shared, so the bes
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
+from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent.parent
+import blender_session
 
 
 def timings(function, repeat: int) -> tuple[float, float]:
@@ -57,29 +54,21 @@ def main() -> int:
     parser.add_argument("--bake-frames", type=int, default=100)
     parser.add_argument("--zip", help="extension zip (default: build one in a temporary folder)")
     args = parser.parse_args()
-    user = tempfile.mkdtemp(prefix="flame-bench-")
-    os.environ["BLENDER_USER_RESOURCES"] = user
+    _, package = blender_session.start(args.zip or blender_session.build_zip())
+    folder = tempfile.mkdtemp(prefix="flame-bench-")
     try:
-        zip_path = args.zip
-        if not zip_path:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_extension.py"), "--output-dir",
-                            os.path.join(user, "build")], check=True, capture_output=True)
-            zip_path = glob.glob(os.path.join(user, "build", "flame_head-*-linux_x64.zip"))[0]
-        return run(zip_path, args, user)
+        return run(package, args, folder)
     finally:
-        shutil.rmtree(user, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(zip_path: str, args: argparse.Namespace, folder: str) -> int:
+def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
     import bpy
     import numpy as np
 
-    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
-    package = "bl_ext.user_default.flame_head"
-    addon = importlib.import_module(f"{package}.flame_addon")
-    fc = importlib.import_module(f"{package}.flame_core")
+    addon, fc = package.flame_addon, package.flame_core
     animation, channels_mod = addon.animation, addon.param_channels
-    sequence_ops = importlib.import_module(f"{package}.flame_addon.operators.sequence")
+    sequence_ops = importlib.import_module(f"{package.__name__}.flame_addon.operators.sequence")
 
     n = args.frames
     rng = np.random.default_rng(0)

@@ -1,32 +1,20 @@
 """Timings of the normal-map bake and surface-point operators in Blender (median of repeats).
 
-    .venv/bin/python scripts/bench_outputs.py          # bpy 5.0
+    .venv/bin/python scripts/bench_outputs.py [--zip build/extension/...zip]          # bpy 5.0
     .venv/envs/blender-4.2/bin/python scripts/bench_outputs.py
+
+Installs the extension from its zip into a temporary user folder (building it when no zip is given).
 """
 
 from __future__ import annotations
 
-import glob
+import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
-os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="flame-bench-")
-
-import bpy
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _install() -> None:
-    out = tempfile.mkdtemp(prefix="flame-bench-build-")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "build_extension.py"), "--output-dir", out],
-                   check=True, capture_output=True)
-    zip_path = glob.glob(os.path.join(out, "flame_head-*-linux_x64.zip"))[0]
-    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+import blender_session
 
 
 def _median(fn, repeat: int = 5) -> float:
@@ -48,7 +36,12 @@ def _changer(head):
 
 
 def main() -> None:
-    _install()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--zip", help="extension zip (default: build one in a temporary folder)")
+    args = parser.parse_args()
+    blender_session.start(args.zip or blender_session.build_zip())
+    import bpy
+
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.flame.add_head()
     head = bpy.context.view_layer.objects.active

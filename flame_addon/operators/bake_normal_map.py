@@ -260,13 +260,22 @@ class FLAME_OT_bake_normal_map(bpy.types.Operator):
     bl_label = "Bake Normal Map"
     bl_options = {"REGISTER", "UNDO"}
 
-    camera: EnumProperty(name="Camera", items=CAMERA_ITEMS, default="AUTO")  # type: ignore[valid-type]
-    space: EnumProperty(name="Space", items=SPACE_ITEMS, default="CAMERA")  # type: ignore[valid-type]
+    camera: EnumProperty(  # type: ignore[valid-type]
+        name="Camera", description="Camera the normals are seen from (not used by the UV bake)",
+        items=CAMERA_ITEMS, default="AUTO",
+    )
+    space: EnumProperty(  # type: ignore[valid-type]
+        name="Space", description="Space of the normals: camera, world, or object space baked into the UVs",
+        items=SPACE_ITEMS, default="CAMERA",
+    )
     convention: EnumProperty(  # type: ignore[valid-type]
         name="Convention", items=CONVENTION_ITEMS, default="AUTO",
         description="Which axes the red, green and blue channels encode (n * 0.5 + 0.5)",
     )
-    background: EnumProperty(name="Background", items=BACKGROUND_ITEMS, default="TRANSPARENT")  # type: ignore[valid-type]
+    background: EnumProperty(  # type: ignore[valid-type]
+        name="Background", description="What pixels outside the head hold", items=BACKGROUND_ITEMS,
+        default="TRANSPARENT",
+    )
     width: IntProperty(  # type: ignore[valid-type]
         name="Width", description="Image width for the front camera and the UV bake (the scene camera uses the "
         "scene's render resolution)", default=512, min=1, max=16384,
@@ -294,7 +303,9 @@ class FLAME_OT_bake_normal_map(bpy.types.Operator):
         description="Save each frame here (empty: no file). '#' characters become the frame number; without "
         "them several frames get _0001-style numbers. The extension follows the format",
     )
-    file_format: EnumProperty(name="File Format", items=FORMAT_ITEMS, default="PNG8")  # type: ignore[valid-type]
+    file_format: EnumProperty(  # type: ignore[valid-type]
+        name="File Format", description="Format of the saved files", items=FORMAT_ITEMS, default="PNG8",
+    )
 
     @classmethod
     def poll(cls, context: Any) -> bool:

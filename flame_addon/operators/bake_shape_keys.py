@@ -16,7 +16,7 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from ...flame_core import FlameError
-from .. import animation, evaluate, param_channels
+from .. import animation, evaluate, objects, param_channels
 from ..results import OperatorResult
 
 #: Frames evaluated per forward call (bounds the memory of a batch: frames x vertices x 3).
@@ -76,10 +76,7 @@ def bake(context: Any, head: Any, frame_start: int, frame_end: int, progress: An
         key.use_relative = True
         animation.write_keyframes(key, visibility_channels(frames), interpolation="CONSTANT",
                                   action_name=f"{obj.name} Shape Keys")
-        for collection in head.users_collection:
-            collection.objects.link(obj)
-        if not obj.users_collection:
-            context.scene.collection.objects.link(obj)
+        objects.link_beside(context, obj, head)
     except BaseException:
         key = mesh.shape_keys
         bpy.data.objects.remove(obj)
@@ -126,10 +123,7 @@ class FLAME_OT_bake_shape_keys(bpy.types.Operator):
         except (FlameError, OSError) as exc:
             self.report({"ERROR"}, f"Cannot bake {head.name}: {exc}")
             return {"CANCELLED"}
-        for other in context.selected_objects:
-            other.select_set(False)
-        obj.select_set(True)
-        context.view_layer.objects.active = obj
+        objects.select_only(context, obj)
         count = self.frame_end - self.frame_start + 1
         self.report({"INFO"}, f"Baked {count} frames of {head.name} into {obj.name}")
         return {"FINISHED"}

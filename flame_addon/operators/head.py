@@ -9,7 +9,7 @@ import numpy as np
 from bpy.props import IntProperty, StringProperty
 
 from ...flame_core import N_EXPRESSION, N_SHAPE, FlameError, FlameModel
-from .. import evaluate, models
+from .. import evaluate, models, objects
 from ..preferences import DEFAULT_N_EXPRESSION, DEFAULT_N_SHAPE, get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -75,8 +75,7 @@ def create_head(context: Any, model_path: str, n_shape: int, n_expression: int, 
         bpy.data.objects.remove(obj)
         bpy.data.meshes.remove(mesh)
         raise
-    collection = context.collection or context.scene.collection
-    collection.objects.link(obj)
+    objects.link_into(context, obj, [context.collection])
     obj.location = context.scene.cursor.location
     return obj
 
@@ -118,10 +117,7 @@ class FLAME_OT_add_head(bpy.types.Operator):
         except (FlameError, OSError) as exc:
             self.report({"ERROR"}, f"Cannot add a FLAME head: {exc}")
             return {"CANCELLED"}
-        for other in context.selected_objects:
-            other.select_set(False)
-        obj.select_set(True)
-        context.view_layer.objects.active = obj
+        objects.select_only(context, obj)
         return {"FINISHED"}
 
 

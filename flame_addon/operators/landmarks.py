@@ -16,7 +16,7 @@ import numpy as np
 from bpy.props import BoolProperty, FloatProperty
 
 from ...flame_core import FlameError
-from .. import evaluate, followers, point_display
+from .. import evaluate, followers, objects, point_display
 from ..results import OperatorResult
 
 KIND = "LANDMARKS"
@@ -58,10 +58,7 @@ def add_landmarks(context: Any, head: Any, *, show_points: bool = True, radius: 
         followers.mark(obj, head, KIND)
         if show_points:
             point_display.show_as_points(obj, radius, "Landmark Points")
-        for collection in head.users_collection:
-            collection.objects.link(obj)
-        if not obj.users_collection:
-            context.scene.collection.objects.link(obj)
+        objects.link_beside(context, obj, head)
         evaluate.evaluate(head, force=True)  # writes the positions through the follower hook
         if followers.error(obj):
             raise FlameError(followers.error(obj))

@@ -64,7 +64,7 @@ class FLAME_OT_eyes_look_at(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     target: EnumProperty(  # type: ignore[valid-type]
-        name="Target",
+        name="Target", description="What the eyes look at",
         items=[("CURSOR", "3D Cursor", "Look at the 3D cursor"), ("OBJECT", "Object", "Look at an object's origin")],
         default="CURSOR",
     )
@@ -72,7 +72,8 @@ class FLAME_OT_eyes_look_at(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.is_head(context.active_object)
+        obj = evaluate.active_head(context)
+        return obj is not None and evaluate.is_editable(obj)
 
     def execute(self, context: Any) -> OperatorResult:
         obj = context.active_object

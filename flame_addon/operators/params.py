@@ -30,16 +30,17 @@ GROUP_ITEMS = [
 _clipboard: dict[str, Any] = {}
 
 
-def _active_head(context: Any) -> Any | None:
-    obj = context.active_object
-    return obj if evaluate.is_head(obj) else None
+def _editable_head(context: Any) -> bool:
+    """Poll of the operators that change parameters: an active head that is not linked from a library."""
+    obj = evaluate.active_head(context)
+    return obj is not None and evaluate.is_editable(obj)
 
 
 def _heads(context: Any) -> list[Any]:
-    """The active head and every other selected head."""
-    heads = [o for o in context.selected_objects if evaluate.is_head(o)]
-    active = _active_head(context)
-    if active is not None and active not in heads:
+    """The active head and every other selected head (those linked from a library are left out)."""
+    heads = [o for o in context.selected_objects if evaluate.is_head(o) and evaluate.is_editable(o)]
+    active = evaluate.active_head(context)
+    if active is not None and active not in heads and evaluate.is_editable(active):
         heads.insert(0, active)
     return heads
 
@@ -67,11 +68,13 @@ class FLAME_OT_reset_params(bpy.types.Operator):
     bl_label = "Reset Parameters"
     bl_options = {"REGISTER", "UNDO"}
 
-    group: EnumProperty(name="Group", items=GROUP_ITEMS, default="ALL")  # type: ignore[valid-type]
+    group: EnumProperty(  # type: ignore[valid-type]
+        name="Group", description="Which parameters to reset", items=GROUP_ITEMS, default="ALL",
+    )
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _active_head(context) is not None
+        return _editable_head(context)
 
     def execute(self, context: Any) -> OperatorResult:
         return _apply(self, _heads(context), FlameParams(), GROUPS[self.group])
@@ -85,7 +88,7 @@ class FLAME_OT_randomize_params(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     group: EnumProperty(  # type: ignore[valid-type]
-        name="Group",
+        name="Group", description="Which coefficients to draw",
         items=[i for i in GROUP_ITEMS if i[0] not in ("POSE", "ALL")],
         default=COEFFICIENT_NAMES[0].upper(),
     )
@@ -98,7 +101,7 @@ class FLAME_OT_randomize_params(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _active_head(context) is not None
+        return _editable_head(context)
 
     def invoke(self, context: Any, event: Any) -> OperatorResult:
         """From the interface: a new seed each time (shown in the redo panel) unless one is given."""
@@ -126,10 +129,10 @@ class FLAME_OT_copy_params(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _active_head(context) is not None
+        return evaluate.active_head(context) is not None
 
     def execute(self, context: Any) -> OperatorResult:
-        obj = _active_head(context)
+        obj = evaluate.active_head(context)
         assert obj is not None
         _clipboard["params"] = evaluate.read_params(obj.flame)
         _clipboard["source"] = obj.name
@@ -144,17 +147,19 @@ class FLAME_OT_paste_params(bpy.types.Operator):
     bl_label = "Paste Parameters"
     bl_options = {"REGISTER", "UNDO"}
 
-    group: EnumProperty(name="Group", items=GROUP_ITEMS, default="ALL")  # type: ignore[valid-type]
+    group: EnumProperty(  # type: ignore[valid-type]
+        name="Group", description="Which of the copied parameters to paste", items=GROUP_ITEMS, default="ALL",
+    )
     only_selected: BoolProperty(  # type: ignore[valid-type]
         name="All Selected Heads", description="Paste onto every selected head, not only the active one", default=True
     )
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _active_head(context) is not None and "params" in _clipboard
+        return _editable_head(context) and "params" in _clipboard
 
     def execute(self, context: Any) -> OperatorResult:
-        heads = _heads(context) if self.only_selected else [_active_head(context)]
+        heads = _heads(context) if self.only_selected else [evaluate.active_head(context)]
         return _apply(self, heads, _clipboard["params"], GROUPS[self.group])
 
 
@@ -164,6 +169,7 @@ def clipboard_source() -> str | None:
 
 
 def clear_clipboard() -> None:
+    """Empty the parameter clipboard (on unregister)."""
     _clipboard.clear()
 
 

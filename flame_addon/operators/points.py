@@ -33,7 +33,7 @@ from ...flame_core import FlameError
 from ...flame_core.binding import GAUSSIAN_AVATARS_VERTICES, save_bound_points
 from ...flame_core.ply import write_ply
 from ...flame_core.sampling import SurfaceSamples, evaluate_samples, sample_surface
-from .. import evaluate, followers, head_geometry, point_display
+from .. import evaluate, followers, head_geometry, objects, point_display
 from ..results import OperatorResult
 
 KIND = "POINTS"
@@ -178,10 +178,7 @@ def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool =
         followers.mark(obj, head, KIND)
         obj[BOUND_KEY] = bool(bind)
         _show_points(obj, radius)
-        for collection in head.users_collection:
-            collection.objects.link(obj)
-        if not obj.users_collection:
-            context.scene.collection.objects.link(obj)
+        objects.link_beside(context, obj, head)
     except BaseException:
         bpy.data.objects.remove(obj)
         (bpy.data.meshes if hasattr(data, "vertices") else bpy.data.pointclouds).remove(data)
@@ -249,10 +246,7 @@ class FLAME_OT_sample_points(bpy.types.Operator):
         except (FlameError, OSError) as exc:
             self.report({"ERROR"}, f"Cannot sample points on {head.name}: {exc}")
             return {"CANCELLED"}
-        for other in context.selected_objects:
-            other.select_set(False)
-        obj.select_set(True)
-        context.view_layer.objects.active = obj
+        objects.select_only(context, obj)
         self.report({"INFO"}, f"{obj.name}: {len(samples)} points{' following ' + head.name if self.bind else ''}")
         return {"FINISHED"}
 

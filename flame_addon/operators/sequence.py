@@ -19,7 +19,7 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
-from .. import animation, evaluate, models, param_channels
+from .. import animation, evaluate, models, objects, param_channels
 from ..preferences import get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -231,11 +231,6 @@ class _Progress:
             self.wm.progress_end()
 
 
-def _active_head(context: Any) -> Any | None:
-    obj = context.active_object
-    return obj if evaluate.is_head(obj) else None
-
-
 class FLAME_OT_import_sequence(bpy.types.Operator, ImportHelper):  # type: ignore[misc]
     """Import a FLAME parameter sequence (VHAP, GaussianAvatars, oxigaf, DECA/EMOCA, SMIRK, per-frame folders) \
 as keyframes on a head"""
@@ -255,7 +250,7 @@ as keyframes on a head"""
         name="Start Frame", description="Scene frame of the sequence's first frame", default=1,
     )
     fps_mode: EnumProperty(  # type: ignore[valid-type]
-        name="Frame Rate",
+        name="Frame Rate", description="Whose frame rate the keys follow",
         items=[
             ("SCENE", "Scene", "Keep the scene's frame rate; resample the sequence to it when the file has a rate"),
             ("FILE", "File", "Set the scene's frame rate to the file's (when it has one); one key per file frame"),
@@ -269,7 +264,7 @@ as keyframes on a head"""
         default=True,
     )
     target: EnumProperty(  # type: ignore[valid-type]
-        name="Head",
+        name="Head", description="Head the sequence is keyed on",
         items=[
             ("ACTIVE", "Active Head", "Key the active head (a new head when none is active)"),
             ("NEW", "New Head", "Add a new head for the sequence"),
@@ -286,7 +281,10 @@ as keyframes on a head"""
         if not path:
             self.report({"ERROR"}, "Choose a sequence file or folder")
             return {"CANCELLED"}
-        head = _active_head(context) if self.target == "ACTIVE" else None
+        head = evaluate.active_head(context) if self.target == "ACTIVE" else None
+        if head is not None and not evaluate.is_editable(head):
+            self.report({"ERROR"}, f"{head.name} is linked from a library: make a library override to key it")
+            return {"CANCELLED"}
         try:
             seq = load_sequence(path)
             with _Progress(context) as progress:
@@ -301,11 +299,7 @@ as keyframes on a head"""
             self.report({"ERROR"}, f"Cannot import the sequence: {message}")
             return {"CANCELLED"}
         obj = result.head
-        if obj.name in context.view_layer.objects:
-            for other in context.selected_objects:
-                other.select_set(False)
-            obj.select_set(True)
-            context.view_layer.objects.active = obj
+        objects.select_only(context, obj)
         for note in result.notes:
             self.report({"WARNING"}, f"{os.path.basename(path)}: {note}")
         self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}")
@@ -346,7 +340,7 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return _active_head(context) is not None
+        return evaluate.active_head(context) is not None
 
     def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
         self._default_range(context)
@@ -360,7 +354,7 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
 
     def execute(self, context: Any) -> OperatorResult:
         self._default_range(context)
-        obj = _active_head(context)
+        obj = evaluate.active_head(context)
         if obj is None:
             self.report({"ERROR"}, "Select a FLAME head")
             return {"CANCELLED"}

@@ -22,15 +22,12 @@ import numpy as np
 from ..errors import ModelFileError
 from ..landmarks import N_CONTOUR, N_DYNAMIC_ROWS, LandmarkEmbedding
 from . import safe_pickle
-from .layout import guard
+from .layout import guard, read_head
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
     """The dict a landmark or mask file holds, whatever its container (pickle, pickled .npy, .npz)."""
-    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
-        head = fh.read(6)
-    if not head:
-        raise ModelFileError(path, "empty file")
+    head = read_head(path, 6)
     if head.startswith(b"PK"):
         from .npz import open_npz
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import FlameError, ModelFileError
 from ..landmarks import LandmarkEmbedding
 from ..model import FlameModel
-from ..params import N_EXPRESSION, N_SHAPE
+from ..params import N_EXPRESSION, N_POSE_FEATURES, N_SHAPE
 from .safe_pickle import to_array
 
 #: Names the writers use (the npy-folder layout) and the other names readers accept.
@@ -55,6 +55,15 @@ def guard(path: str | Path | None, key: str | None = None, what: str = "cannot r
         raise ModelFileError(path, f"{what} ({detail})", key=key) from None
     except Exception as exc:
         raise ModelFileError(path, f"{what} ({type(exc).__name__}: {exc})", key=key) from None
+
+
+def read_head(path: str | Path, size: int = 16) -> bytes:
+    """The first ``size`` bytes of a file (to tell its container); unreadable or empty files raise."""
+    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
+        head = fh.read(size)
+    if not head:
+        raise ModelFileError(path, "empty file")
+    return head
 
 
 def find(raw: Mapping[str, Any], field: str, path: str | Path | None, required: bool = True) -> np.ndarray | None:
@@ -198,8 +207,8 @@ def build_model(
     exprdirs = exprdirs[:, :, : min(keep["n_expression"], available["n_expression"])]
 
     posedirs = need(raw, "posedirs", path)
-    if posedirs.ndim == 2 and posedirs.shape == (36, 3 * n_verts):  # (36, 3V): the transposed flat layout
-        posedirs = posedirs.T.reshape(n_verts, 3, 36)
+    if posedirs.ndim == 2 and posedirs.shape == (N_POSE_FEATURES, 3 * n_verts):  # (36, 3V): transposed flat
+        posedirs = posedirs.T.reshape(n_verts, 3, N_POSE_FEATURES)
     parents = _parents(need(raw, "parents", path), path, "kintree_table")
 
     def floats(array: np.ndarray) -> np.ndarray:

@@ -10,12 +10,12 @@ import numpy as np
 
 from ..errors import ModelFileError
 from . import safe_pickle
-from .layout import guard
+from .layout import read_head
 
 
 def load_masks(path: str | Path) -> dict[str, np.ndarray]:
     """Region name -> vertex indices (int64) from ``FLAME_masks.pkl`` (or an ``.npz`` of the same)."""
-    head = _head(path)
+    head = read_head(path, 4)
     if head.startswith(b"PK"):
         from .npz import open_npz
 
@@ -26,11 +26,6 @@ def load_masks(path: str | Path) -> dict[str, np.ndarray]:
         raise ModelFileError(path, "not a mask file", expected="a dict of vertex-index arrays",
                              found=type(data).__name__)
     return _check_masks(data, path)
-
-
-def _head(path: str | Path) -> bytes:
-    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
-        return fh.read(4)
 
 
 def _check_masks(data: Mapping[Any, Any], path: str | Path) -> dict[str, np.ndarray]:

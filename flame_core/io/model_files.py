@@ -30,10 +30,7 @@ def detect_format(path: PathLike) -> str:
         return "npy-folder"
     if not p.exists():
         raise ModelFileError(path, "no such file or folder")
-    with layout.guard(path, None, "cannot read the file"), open(p, "rb") as fh:
-        head = fh.read(16)
-    if not head:
-        raise ModelFileError(path, "empty file")
+    head = layout.read_head(path, 16)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "npz"
     if head[:1] == b"\x80" and 2 <= head[1] <= 5:

@@ -8,15 +8,12 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..model import FlameModel
-from .layout import guard
+from .layout import read_head
 from .obj import read_obj_uvs
 
 
 def _read(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
-        head = fh.read(4)
-    if not head:
-        raise ModelFileError(path, "empty file")
+    head = read_head(path, 4)
     if head.startswith(b"PK"):
         from .npz import open_npz
 

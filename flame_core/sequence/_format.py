@@ -149,6 +149,8 @@ def build(fmt: Format, raw: RawData, fps: float | None = None) -> FlameSequence:
     if frames is None:
         frames = 1
         fields = {k: v[None] for k, v in fields.items()}
+    elif frames == 0:
+        raise SequenceFileError(raw.path, "the sequence has no frames", key=frame_source, found="0 frames")
     try:
         params = FlameParams(**fields)
     except ParamsError as exc:

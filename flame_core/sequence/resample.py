@@ -117,6 +117,8 @@ def resample_sequence(seq: FlameSequence, fps: float, source_fps: float | None =
     fps = float(fps)
     if not (math.isfinite(fps) and fps > 0.0):
         raise FlameError(f"target fps must be a positive number, got {fps!r}")
+    if len(seq) == 0:
+        raise FlameError("cannot resample a sequence without frames")
     if seq.timestamps is not None:
         times = seq.timestamps
     else:
