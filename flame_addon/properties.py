@@ -16,12 +16,13 @@ so a linked head made a library override can be posed and keyed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
-from ..flame_core import FIELDS, FlameError
+from ..flame_core import FIELDS, FlameError, FlameModel
 from ..flame_core.params import Field
 from . import evaluate, models
 from .preferences import get_preferences
@@ -55,34 +56,45 @@ def _on_model_update(self: Any, context: Any) -> None:
         evaluate.safe_evaluate(obj, force=True)
 
 
-def component_name(field_name: str, index: int) -> str:
-    """The list label of a coefficient: ``"Expression 001"`` for index 0."""
-    return f"{COMPONENT_LABELS[field_name]} {index + 1:03d}"
+def component_name(field_name: str, index: int, names: Sequence[str] = ()) -> str:
+    """The list label of a coefficient: ``"Expression 001"`` for index 0, ``"Expression 001: smile"``
+    when the model names it."""
+    label = f"{COMPONENT_LABELS[field_name]} {index + 1:03d}"
+    if index < len(names) and names[index]:
+        label += f": {names[index].replace('_', ' ')}"
+    return label
 
 
-def resize_components(settings: Any, field_name: str, count: int) -> None:
-    """Grow or shrink a coefficient list to ``count`` items; kept items keep their values."""
+def resize_components(settings: Any, field_name: str, count: int, names: Sequence[str] = ()) -> None:
+    """Grow or shrink a coefficient list to ``count`` items; kept items keep their values.
+
+    With ``names`` (the model's component names) every item is labelled from them.
+    """
     items = getattr(settings, field_name)
     while len(items) > count:
         items.remove(len(items) - 1)
     for i in range(len(items), count):
         item = items.add()
-        item.name = component_name(field_name, i)  # a new item's value is 0: no update runs
+        item.name = component_name(field_name, i, names)  # a new item's value is 0: no update runs
+    if names:
+        for i, item in enumerate(items):
+            label = component_name(field_name, i, names)
+            if item.name != label:
+                item.name = label
     index_name = f"{field_name}_index"
     if getattr(settings, index_name) >= count:
         setattr(settings, index_name, max(0, count - 1))
 
 
-def _available(settings: Any, field_name: str) -> int | None:
-    """How many ``field_name`` components the head's model file holds (None when it cannot be loaded)."""
+def _full_model(settings: Any) -> FlameModel | None:
+    """The head's model with every component of its file (None when it cannot be loaded)."""
     if not settings.is_head:
         return None
     prefs = get_preferences()
     try:
-        model = models.get_model(models.resolve_path(settings.model_path, prefs), None, None, prefs)
+        return models.get_model(models.resolve_path(settings.model_path, prefs), None, None, prefs)
     except (FlameError, OSError):
         return None
-    return int(getattr(model, f"n_{field_name}"))
 
 
 def _count_updater(field_name: str) -> Any:
@@ -92,13 +104,14 @@ def _count_updater(field_name: str) -> Any:
             return
         count_name = f"n_{field_name}"
         count = getattr(self, count_name)
-        available = _available(self, field_name)
+        model = _full_model(self)
         _resizing.add(key)
         try:
-            if available is not None and count > available:
-                count = available
+            if model is not None and count > getattr(model, count_name):
+                count = getattr(model, count_name)
                 setattr(self, count_name, count)
-            resize_components(self, field_name, count)
+            names = model.component_names(field_name) if model is not None else ()
+            resize_components(self, field_name, count, names)
         finally:
             _resizing.discard(key)
         _on_param_update(self, context)

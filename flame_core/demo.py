@@ -20,7 +20,7 @@ from .demo_parts import blendshapes, markers, rig
 from .demo_parts.assemble import build_template
 from .demo_parts.regions import regions
 from .landmarks import LandmarkEmbedding
-from .model import FlameModel, check_component_counts
+from .model import FlameModel, check_component_counts, names_metadata
 from .params import N_EXPRESSION, N_SHAPE, PARENTS
 
 #: Human names of the first shape and expression components (the rest are unnamed).
@@ -85,5 +85,7 @@ def demo_model(n_shape: int | None = None, n_expression: int | None = None, dtyp
     metadata = {
         "source": "demo", "version": VERSION, "n_shape": str(n_shape), "n_expression": str(n_expression),
         "description": "procedural demo head (not FLAME)",
+        **names_metadata("shape", SHAPE_NAMES),
+        **names_metadata("expression", EXPRESSION_NAMES),
     }
     return FlameModel(**fields, masks=masks, landmarks=landmarks, metadata=metadata, source=None, dtype=dtype)

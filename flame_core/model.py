@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,21 @@ class FlameModel:
         """(V, J) skinning weights."""
         return self._weights_t.T
 
+    def component_names(self, field: str) -> tuple[str, ...]:
+        """Human names of the first ``shape`` or ``expression`` components, when the model has any.
+
+        Read from the metadata key ``"<field>_names"`` (a JSON list, as :func:`names_metadata` writes);
+        at most as many names as the model has components, possibly fewer, often none.
+        """
+        count = {"shape": self.n_shape, "expression": self.n_expression}[field]
+        try:
+            names = json.loads(self.metadata.get(f"{field}_names", "[]"))
+        except ValueError:
+            return ()
+        if not isinstance(names, list):
+            return ()
+        return tuple(str(name) for name in names[:count])
+
     @property
     def has_uvs(self) -> bool:
         return self.uv_coords is not None
@@ -285,6 +301,11 @@ class FlameModel:
             f"FlameModel({self.n_vertices} vertices, {self.n_faces} faces, {self.n_shape} shape, "
             f"{self.n_expression} expression, dtype={self.dtype}, source={self.source!r})"
         )
+
+
+def names_metadata(field: str, names: Sequence[str]) -> dict[str, str]:
+    """The metadata entry that :meth:`FlameModel.component_names` reads back."""
+    return {f"{field}_names": json.dumps(list(names))}
 
 
 def check_component_counts(n_shape: Any, max_shape: int, n_expression: Any, max_expression: int) -> None:

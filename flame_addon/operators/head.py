@@ -68,7 +68,7 @@ def create_head(context: Any, model_path: str, n_shape: int, n_expression: int, 
         settings.model_path = model_path
         for field_name, count in (("shape", model.n_shape), ("expression", model.n_expression)):
             setattr(settings, f"n_{field_name}", count)  # the update callback sizes the list
-            resize_components(settings, field_name, count)
+            resize_components(settings, field_name, count, model.component_names(field_name))
         settings.is_head = True  # last: update callbacks skip objects that are not heads yet
         evaluate.evaluate(obj, force=True)
     except BaseException:

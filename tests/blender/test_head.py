@@ -78,3 +78,13 @@ def test_every_operator_is_undoable_and_documented():
         rna = op.get_rna_type()
         assert "UNDO" in op.bl_options and "REGISTER" in op.bl_options, name
         assert rna.description, name
+
+
+def test_demo_components_show_their_names():
+    obj = add_head(n_shape=2, n_expression=3)
+    names = [item.name for item in obj.flame.expression]
+    assert names == ["Expression 001: smile", "Expression 002: mouth open", "Expression 003: frown"]
+    assert obj.flame.shape[0].name == "Shape 001: head size"
+    obj.flame.n_expression = 25
+    assert obj.flame.expression[19].name == "Expression 020: squint"
+    assert obj.flame.expression[20].name == "Expression 021"
