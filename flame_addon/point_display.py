@@ -43,5 +43,14 @@ def show_as_points(obj: Any, radius: float, name: str = "Points") -> Any:
     modifier.node_group = group
     for item in group.interface.items_tree:
         if getattr(item, "in_out", None) == "INPUT" and item.name == "Radius":
-            modifier[item.identifier] = float(radius)
+            set_modifier_input(modifier, item.identifier, float(radius))
     return modifier
+
+
+def set_modifier_input(modifier: Any, identifier: str, value: Any) -> None:
+    """Set a Geometry Nodes modifier input: typed inputs from Blender 5.3, ID properties before."""
+    inputs = getattr(getattr(modifier, "properties", None), "inputs", None)
+    if inputs is not None and hasattr(inputs, identifier):
+        getattr(inputs, identifier).value = value
+    else:
+        modifier[identifier] = value

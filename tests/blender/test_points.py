@@ -12,6 +12,9 @@ from helpers import add_head, mesh_positions
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
+#: PointCloud.resize (Blender 5.1+) lets a PointCloud be filled from Python.
+FILLABLE_POINT_CLOUDS = "resize" in bpy.types.PointCloud.bl_rna.functions
+
 POINTS = "FLAME Head Points"
 
 
@@ -60,7 +63,7 @@ def test_sample_points_creates_a_point_object_with_attributes():
     head = add_head()
     obj = _sample(count=3000, seed=1)
     assert obj.name == POINTS and obj.parent is head
-    assert obj.type == ("POINTCLOUD" if hasattr(bpy.types.PointCloud, "resize") else "MESH")
+    assert obj.type == ("POINTCLOUD" if FILLABLE_POINT_CLOUDS else "MESH")
     data = obj.data
     kinds = {name: (data.attributes[name].data_type, data.attributes[name].domain)
              for name in ("normal", "face_index", "barycentric")}
@@ -258,7 +261,7 @@ def test_point_object_kind_follows_the_running_blender():
     """A PointCloud where Blender can fill one (PointCloud.resize, 5.1+), else a mesh drawn as points."""
     head = add_head()
     obj = _sample(count=200, seed=1)
-    if hasattr(bpy.types.PointCloud, "resize"):
+    if FILLABLE_POINT_CLOUDS:
         assert obj.type == "POINTCLOUD" and len(obj.data.points) == 200
     else:
         assert obj.type == "MESH" and len(obj.data.vertices) == 200 and len(obj.data.polygons) == 0
