@@ -48,7 +48,8 @@ _region_items: list[tuple[str, str, str]] = []  # kept alive for Blender (dynami
 # ---------------------------------------------------------------------------------------------------- data
 def uses_point_cloud() -> bool:
     """Whether this Blender can fill a PointCloud datablock from Python (``PointCloud.resize``, 5.1+)."""
-    return "resize" in bpy.types.PointCloud.bl_rna.functions
+    rna: Any = bpy.types.PointCloud.bl_rna
+    return "resize" in rna.functions
 
 
 def point_count(data: Any) -> int:
