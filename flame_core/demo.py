@@ -26,7 +26,7 @@ from .params import N_EXPRESSION, N_SHAPE, PARENTS
 #: Human names of the first shape and expression components (the rest are unnamed).
 SHAPE_NAMES: tuple[str, ...] = blendshapes.SHAPE_NAMES
 EXPRESSION_NAMES: tuple[str, ...] = blendshapes.EXPRESSION_NAMES
-VERSION = "demo-1"
+VERSION = "demo-2"
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,8 @@ N_VERTICES = 5023
 N_FACES = 9976
 #: The head island of the UV layout spans u in [0, HEAD_U]; the eyes sit to its right.
 HEAD_U = 0.78
+#: The mouth cavity's island: a narrow strip (u0, v0, width, height) between the head and the eyes.
+CAVITY_UV = (HEAD_U + 0.003, 0.05, 0.014, 0.1)
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ def build_template() -> Template:
     left = n_skin + np.arange(eyes.N_EYE_VERTICES)
     right = left + eyes.N_EYE_VERTICES
     faces = np.concatenate([skin.faces, eye_faces + left[0], eye_faces + right[0]])
-    # UVs: the head squeezed into [0, HEAD_U] x [0, 1], one square per eye to its right.
-    head_uv = skin.uv_coords * [HEAD_U, 1.0]
+    # UVs: the head squeezed into [0, HEAD_U] x [0, 1], the cavity beside it, one square per eye to its right.
+    u0, v0, width, height = CAVITY_UV
+    head_uv = np.where(
+        skin.uv_cavity[:, None], [u0, v0] + skin.uv_coords * [width, height], skin.uv_coords * [HEAD_U, 1.0]
+    )
     size = 0.98 - HEAD_U - 0.02
     left_uv = eyes.uv_layout((HEAD_U + 0.02, 0.52), size)
     right_uv = eyes.uv_layout((HEAD_U + 0.02, 0.52 - size - 0.04), size)

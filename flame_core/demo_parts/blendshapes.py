@@ -14,7 +14,7 @@ SHAPE_PEAKS: dict[str, float] = {
     "head size": 0.008, "head width": 0.006, "head depth": 0.006, "face length": 0.005, "jaw width": 0.004,
     "nose length": 0.003, "nose width": 0.0025, "cheek fullness": 0.003, "forehead slope": 0.003,
     "chin projection": 0.003, "eye spacing": 0.002, "brow ridge": 0.0025, "lip fullness": 0.0015,
-    "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.004,
+    "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.0041,
 }
 #: The first shape components, in order of decreasing variance.
 SHAPE_NAMES: tuple[str, ...] = (
@@ -139,7 +139,7 @@ def random_shape_fields(p: np.ndarray, n: np.ndarray, count: int, rng: np.random
 
 def random_expression_fields(p: np.ndarray, n: np.ndarray, reg: Regions, count: int, rng: np.random.Generator):
     """(count, V, 3) localized smooth bumps on the face, along the normal and sideways."""
-    face = np.nonzero(reg.skin & (p[:, 2] > 0.03) & (p[:, 1] > -0.095) & (p[:, 1] < 0.07))[0]
+    face = np.nonzero(reg.skin & ~reg.cavity & (p[:, 2] > 0.03) & (p[:, 1] > -0.095) & (p[:, 1] < 0.07))[0]
     centres = p[rng.choice(face, size=count)]
     radius = rng.uniform(0.008, 0.02, size=count)
     d2 = ((p[None, :, :] - centres[:, None, :]) ** 2).sum(-1)

@@ -25,6 +25,7 @@ def masks(template: Template, reg: Regions) -> dict[str, np.ndarray]:
     forehead = skin & (np.abs(theta) < 55.0) & (y > 0.05) & (y < 0.1)
     scalp = skin & ~face & ~neck & ~ear_l & ~ear_r
     lips = skin & (bump(p, MOUTH, [0.03, 0.0125, 0.03], mirror=False) > 0.37) & (z > 0.06)
+    lips[template.skin_slice] &= ~template.skin.cavity
     slit = template.skin.slit
     lips[[slit[0] - 1, slit[-1] + 1]] = True  # the mouth corners
     nose = skin & (np.abs(x) < 0.022) & (y > -0.024) & (y < 0.034) & (z > 0.068)
@@ -117,7 +118,8 @@ def landmarks(template: Template) -> LandmarkEmbedding:
     v, f = template.vertices, template.faces
     n_skin_faces = len(template.skin.faces)
     on_lower = template.skin.lower_lip[f[:n_skin_faces]].any(axis=1)
-    skin_faces = np.arange(n_skin_faces)
+    skin_faces = np.arange(n_skin_faces)[~template.skin.cavity[f[:n_skin_faces]].any(axis=1)]
+    on_lower = on_lower[skin_faces]
     points, lower = static_targets()
     face_index = np.empty(len(points), np.int64)
     bary = np.empty((len(points), 3))
@@ -126,7 +128,7 @@ def landmarks(template: Template) -> LandmarkEmbedding:
         cand = skin_faces[on_lower] if flag else skin_faces[~on_lower]
         face_index[rows], bary[rows] = embed(points[rows], v, f, cand)
     contour = contour_targets().reshape(-1, 3)
-    low_faces = skin_faces[(v[f[:n_skin_faces]].mean(1)[:, 1] < 0.04) & ~on_lower]
+    low_faces = skin_faces[(v[f[skin_faces]].mean(1)[:, 1] < 0.04) & ~on_lower]
     c_index, c_bary = embed(contour, v, f, low_faces)
     return LandmarkEmbedding(
         face_index=face_index, barycentric=bary,

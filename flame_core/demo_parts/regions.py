@@ -35,9 +35,10 @@ class Regions:
     """Per-vertex facts about the template (all arrays over every vertex)."""
 
     points: np.ndarray  # (V, 3)
-    normals: np.ndarray  # (V, 3) skin normals with the mouth slit welded; eyeballs radial
+    normals: np.ndarray  # (V, 3) skin normals with the mouth slit welded (the pocket's: its lips'); eyeballs radial
     rays: np.ndarray  # (V, 3) smooth outward directions: the skin's ray directions; eyeballs radial
     skin: np.ndarray  # (V,) bool
+    cavity: np.ndarray  # (V,) bool: the mouth pocket behind the lips
     below_mouth: np.ndarray  # (V,) 0 above the mouth line, 1 below (the lower lip's twins are 1)
     side: np.ndarray  # (V,) smooth sign of x: -1 right .. +1 left
 
@@ -46,11 +47,16 @@ def regions(template: Template) -> Regions:
     p = template.vertices
     skin = np.zeros(len(p), bool)
     skin[template.skin_slice] = True
-    # Normals on the welded skin (both lips share one normal), radial on the eyeballs.
+    # Normals on the welded skin without the mouth pocket (both lips share one normal; the pocket's
+    # vertices take the normal of the lip vertex they continue), radial on the eyeballs.
     weld = np.arange(len(p))
     weld[template.skin.slit_lower] = template.skin.slit
-    normals = vertex_normals(p, weld[template.faces])
+    cavity = np.zeros(len(p), bool)
+    cavity[template.skin_slice] = template.skin.cavity
+    normals = vertex_normals(p, weld[template.faces[~cavity[template.faces].any(axis=1)]])
     normals[template.skin.slit_lower] = normals[template.skin.slit]
+    normals[template.skin_slice] = normals[template.skin.cavity_source].mean(axis=1)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     for idx, centre in ((template.left_eye, template.eye_centres[0]), (template.right_eye, template.eye_centres[1])):
         radial = p[idx] - centre
         normals[idx] = radial / np.linalg.norm(radial, axis=1, keepdims=True)
@@ -58,7 +64,7 @@ def regions(template: Template) -> Regions:
     rays[template.skin_slice] = template.skin.directions
     below = below_mouth_line(p, template)
     side = np.tanh(p[:, 0] / 0.012)
-    return Regions(points=p, normals=normals, rays=rays, skin=skin, below_mouth=below, side=side)
+    return Regions(points=p, normals=normals, rays=rays, skin=skin, cavity=cavity, below_mouth=below, side=side)
 
 
 def mouth_angle(p: np.ndarray) -> np.ndarray:
@@ -74,4 +80,5 @@ def below_mouth_line(p: np.ndarray, template: Template) -> np.ndarray:
     out = smoothstep(beta / (2.0 * width) + 0.5)
     out[template.skin.slit] = 0.0
     out[template.skin.slit_lower] = 1.0
+    out[template.skin_slice] = out[template.skin.cavity_source].mean(axis=1)  # the pocket follows its lip edge
     return out

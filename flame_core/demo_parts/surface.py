@@ -2,7 +2,8 @@
 
 Ring k is a fan of rays from an origin on the vertical axis at one elevation; the rays of a ring
 are spread around the head, denser at the front. A pole closes the top, the last ring is the neck
-opening, and the mouth is a slit along one ring: its vertices are duplicated for the lower lip.
+opening, and the mouth is a slit along one ring: its vertices are duplicated for the lower lip, and
+a pocket (:mod:`.mouth`) closes the slit from behind.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import mouth
 from .field import MOUTH, MOUTH_HALF_WIDTH, NECK_BOTTOM, NECK_Z, head_field
 
 #: Origin of the upper rays (near the middle of the head).
@@ -29,8 +31,9 @@ class Skin:
 
     vertices: np.ndarray  # (V, 3)
     faces: np.ndarray  # (F, 3)
-    uv_coords: np.ndarray  # (Vt, 2), the head island spans u in [0, 1]
+    uv_coords: np.ndarray  # (Vt, 2), the head island spans u in [0, 1]; the cavity's island the unit square
     uv_faces: np.ndarray  # (F, 3)
+    uv_cavity: np.ndarray  # (Vt,) bool: UV vertices of the cavity's island
     ring: np.ndarray  # (V,) ring index, -1 for the pole
     theta: np.ndarray  # (V,) angle around the head, 0 at the front, positive towards +X
     origins: np.ndarray  # (V, 3) ray origin of each vertex
@@ -38,6 +41,8 @@ class Skin:
     lower_lip: np.ndarray  # (V,) bool: the slit duplicates that belong to the lower lip
     slit: np.ndarray  # (k,) upper-lip vertices of the slit, paired with ``slit_lower``
     slit_lower: np.ndarray  # (k,) their lower-lip duplicates
+    cavity: np.ndarray  # (V,) bool: vertices of the mouth pocket behind the slit
+    cavity_source: np.ndarray  # (V, 2) the slit-loop vertices a cavity vertex continues as their mean (else itself)
     boundary: np.ndarray  # (n,) vertices of the neck opening, in ring order
     spacing: np.ndarray  # (V,) angle between a vertex and its ring neighbours (mirror-symmetric weights)
 
@@ -144,8 +149,11 @@ def stitch(a0: int, na: int, pa: np.ndarray, b0: int, nb: int, pb: np.ndarray) -
     return wrapped, np.stack([tri_ring, tri_idx], -1)
 
 
-def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
-    """The skin mesh with exactly ``n_vertices`` vertices and ``2 * n_vertices - 60`` faces."""
+def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 60) -> Skin:
+    """The skin mesh with exactly ``n_vertices`` vertices and ``2 * n_vertices - 2 - neck_ring`` faces.
+
+    It is open only at the neck (``neck_ring`` vertices): the mouth pocket closes the slit.
+    """
     rows, k_mouth, perimeter = choose_rows(n_rows)
     s_mouth = rows[k_mouth]
     strength = 0.55 * np.exp(-(((rows - s_mouth) / 0.45) ** 2))
@@ -153,8 +161,9 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
     counts = np.maximum(MIN_RING, np.round(perimeter / perimeter.max() * 100)).astype(int)
     theta_mouth = warp(counts[k_mouth], strength[k_mouth])
     n_slit = int(np.count_nonzero(np.abs(theta_mouth) < MOUTH_HALF_WIDTH / 0.098))
-    counts[-1] = 60 - 2 * n_slit
-    budget = n_vertices - 1 - n_slit
+    n_cavity = mouth.n_vertices(n_slit)
+    counts[-1] = neck_ring
+    budget = n_vertices - 1 - n_slit - n_cavity
     free = np.arange(n_rows - 1) != k_mouth
     scale = (budget - counts[-1] - counts[k_mouth]) / counts[:-1][free].sum()
     counts[:-1][free] = np.maximum(MIN_RING, np.round(counts[:-1][free] * scale))
@@ -202,13 +211,21 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
     below = slice(strips_at[k_mouth], strips_at[k_mouth] + counts[k_mouth] + counts[k_mouth + 1])
     all_faces[below] = lookup[all_faces[below]]
     verts = np.concatenate([verts, verts[slit]])
-    theta = np.concatenate([theta, theta[slit]])
-    spacing = np.concatenate([spacing, spacing[slit]])
-    ring = np.concatenate([ring, ring[slit]])
-    origins = np.concatenate([origins, origins[slit]])
-    dirs = np.concatenate([dirs, dirs[slit]])
+    # The pocket behind the slit: its vertices continue the loop's, copying their per-vertex facts.
+    loop = mouth.loop_order(slit[0] - 1, slit, slit[-1] + 1, twins)
+    pocket = mouth.build_cavity(verts, loop, len(verts))
+    n_lips = len(verts)
+    cavity_source = np.concatenate([np.repeat(np.arange(n_lips)[:, None], 2, axis=1), pocket.source])
+    parent = np.concatenate([np.arange(n_ring), slit])[cavity_source]  # (V, 2) into the ring vertices
+    verts = np.concatenate([verts, pocket.vertices])
+    all_faces = np.concatenate([all_faces, pocket.faces])
+    theta, ring = theta[parent].mean(axis=1), ring[parent[:, 0]]
+    origins, dirs = origins[parent].mean(axis=1), dirs[parent].mean(axis=1)
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    spacing = np.concatenate([spacing[parent[:n_lips, 0]], np.zeros(len(pocket.vertices))])
     lower = np.zeros(len(verts), bool)
     lower[twins] = True
+    cavity = np.arange(len(verts)) >= n_lips
 
     # UVs: angle around the head across, arc length down the front meridian; seam copies at u = 1.
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(verts[starts], axis=0), axis=-1))])
@@ -220,9 +237,13 @@ def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 30) -> Skin:
     pole_uv = np.stack([(np.arange(n0) + 0.5) / n0, np.ones(n0)], 1)
     uv_coords = np.concatenate([pole_uv, np.stack([u_rings, v_rings], 1)])
     uv_faces = np.where(ring_of_uv < 0, index_in_ring, uv_starts[np.maximum(ring_of_uv, 0)] + index_in_ring)
+    uv_faces = np.concatenate([uv_faces, len(uv_coords) + pocket.uv_faces])
+    uv_cavity = np.concatenate([np.zeros(len(uv_coords), bool), np.ones(len(pocket.uv_coords), bool)])
+    uv_coords = np.concatenate([uv_coords, pocket.uv_coords])
     boundary = starts[-1] + np.arange(counts[-1])
     return Skin(
         vertices=verts, faces=all_faces.astype(np.int64), uv_coords=uv_coords, uv_faces=uv_faces.astype(np.int64),
-        ring=ring, theta=theta, origins=origins, directions=dirs, lower_lip=lower,
-        slit=slit, slit_lower=twins, boundary=boundary, spacing=spacing,
+        uv_cavity=uv_cavity, ring=ring, theta=theta, origins=origins, directions=dirs, lower_lip=lower,
+        slit=slit, slit_lower=twins, cavity=cavity, cavity_source=cavity_source, boundary=boundary,
+        spacing=spacing,
     )

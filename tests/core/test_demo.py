@@ -80,7 +80,7 @@ def test_metric_extent_and_axes(arrays):
 
 def test_model_from_demo(model):
     assert (model.n_vertices, model.n_faces, model.n_shape, model.n_expression) == (5023, 9976, 300, 100)
-    assert model.metadata["source"] == "demo" and model.metadata["version"] == "demo-1"
+    assert model.metadata["source"] == "demo" and model.metadata["version"] == "demo-2"
     assert model.has_uvs and model.landmarks is not None and "face" in model.masks
     small = demo_model(10, 5)
     assert (small.n_shape, small.n_expression, small.dtype) == (10, 5, np.float32)
@@ -129,7 +129,7 @@ def test_eyeballs_closed_outward_and_546_vertices(arrays, masks):
         assert np.all(out > 0)
 
 
-def test_skin_outward_and_open_only_at_neck_and_mouth(arrays, masks):
+def test_skin_outward_closed_but_for_the_neck(arrays, masks):
     v = arrays["v_template"]
     faces = skin_faces(arrays, masks)
     centre = np.array([0.0, 0.0, -0.01])
@@ -137,15 +137,63 @@ def test_skin_outward_and_open_only_at_neck_and_mouth(arrays, masks):
     assert np.mean(out > 0) > 0.95
     edges, counts = edge_counts(faces)
     assert counts.max() == 2  # manifold
+    # The only opening is the neck: the mouth slit is closed from behind by the mouth pocket.
     open_vertices = np.unique(edges[counts == 1])
-    neck = set(masks["boundary"].tolist())
-    assert neck <= set(open_vertices.tolist())
+    np.testing.assert_array_equal(open_vertices, np.sort(masks["boundary"]))
     assert np.allclose(v[masks["boundary"], 1], v[:, 1].min())
-    mouth = open_vertices[~np.isin(open_vertices, masks["boundary"])]
-    # The other opening is the closed mouth slit: pairs of coincident vertices on the lips.
-    assert len(mouth) > 10 and np.isin(mouth, masks["lips"]).all()
-    d = np.linalg.norm(v[mouth][:, None] - v[mouth][None], axis=-1) + np.eye(len(mouth))
-    assert np.sum(d.min(axis=1) < 1e-9) == len(mouth) - 2  # all but the two corners have a twin
+    # Consistent winding: each inner edge is walked once in each direction, and capping the neck
+    # gives a positive volume, so the whole skin (the pocket too) faces outwards.
+    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    assert len(np.unique(directed, axis=0)) == len(directed)
+    ring = masks["boundary"]
+    cap = np.stack([np.roll(ring, -1), ring, np.full(len(ring), len(v))], 1)
+    closed_v = np.concatenate([v, v[ring].mean(axis=0, keepdims=True)])
+    for cap_faces in (cap, cap[:, ::-1]):
+        closed = np.concatenate([faces, cap_faces])
+        if len(np.unique(closed[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=0)) == 3 * len(closed):
+            break
+    else:
+        raise AssertionError("the neck cap fits neither way")
+    a, b, c = (closed_v[closed[:, i]] for i in range(3))
+    assert np.einsum("ij,ij->i", a, np.cross(b, c)).sum() > 0.0
+    # At rest the lips meet in a closed slit: pairs of coincident vertices on the lips.
+    lips = masks["lips"]
+    d = np.linalg.norm(v[lips][:, None] - v[lips][None], axis=-1) + np.eye(len(lips))
+    assert np.sum(d.min(axis=1) < 1e-9) > 10
+
+
+def first_hits(v: np.ndarray, faces: np.ndarray, origins: np.ndarray, direction: np.ndarray):
+    """Distance along ``direction`` to the nearest triangle hit by each ray, and that triangle (or inf, -1)."""
+    a, b, c = (v[faces[:, i]] for i in range(3))
+    e1, e2 = b - a, c - a
+    p = np.cross(direction, e2)
+    det = (e1 * p).sum(axis=1)
+    s = origins[:, None] - a[None]
+    u = (s * p[None]).sum(-1) / det
+    q = np.cross(s, e1[None])
+    w = (q * direction).sum(-1) / det
+    t = (q * e2[None]).sum(-1) / det
+    hit = (np.abs(det) > 1e-15) & (u >= 0) & (w >= 0) & (u + w <= 1) & (t > 0)
+    t = np.where(hit, t, np.inf)
+    return t.min(axis=1), np.where(np.isfinite(t.min(axis=1)), t.argmin(axis=1), -1)
+
+
+def test_open_mouth_shows_a_recessed_cavity(model, masks):
+    """Looking into the open mouth, the eye meets the pocket's back well behind the lips, facing out."""
+    opened = model.forward(FlameParams(jaw=[0.3, 0.0, 0.0])).vertices
+    faces = skin_faces({"faces": model.faces}, masks)
+    lips = masks["lips"]
+    middle = lips[np.abs(opened[lips, 0]) < 0.006]
+    top, bottom = opened[middle, 1].max(), opened[middle, 1].min()
+    rows = np.linspace(bottom, top, 9)[2:-2]
+    origins = np.stack([np.full(len(rows), 0.0013), rows, np.full(len(rows), 0.3)], 1)
+    direction = np.array([0.0, 0.0, -1.0])
+    t, face = first_hits(opened, faces, origins, direction)
+    assert np.all(face >= 0)
+    depth = 0.3 - t
+    assert np.all(depth < opened[lips, 2].max() - 0.015)  # well behind the lips ...
+    assert np.all(depth > 0.02)  # ... but inside the mouth, not the back of the head seen from inside
+    assert np.all(face_normals(opened, faces[face]) @ -direction > 0.0)  # front faces, towards the viewer
 
 
 def test_uv_layout(arrays, masks):
