@@ -129,6 +129,8 @@ def render_preview(bpy, fc, evaluate, head, points, path: Path, frame: int) -> P
         bpy.data.cameras.remove(camera_data)
 
     shaded = fc.read_png(path).astype(np.float32) / 255.0
+    used = np.flatnonzero(shaded[..., 3].max(axis=0) > 0)  # crop the empty columns, keep a margin
+    shaded = shaded[:, max(used[0] - 40, 0) : used[-1] + 40]
     model = evaluate.model_for(head)
     vertices = model.forward(evaluate.read_params(head.flame)).vertices
     normals = fc.render_normal_map(vertices, model.faces, fc.Camera.front(vertices, (height, height)), samples=4)
