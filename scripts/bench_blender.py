@@ -13,20 +13,16 @@ given), adds a demo head (5023 vertices) and times:
 from __future__ import annotations
 
 import argparse
+import itertools
+import sys
 import time
+from pathlib import Path
 from types import ModuleType
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import blender_session
-
-
-def median_ms(function, repeat: int) -> float:
-    times = []
-    for i in range(repeat):
-        start = time.perf_counter()
-        function(i)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return 1e3 * times[len(times) // 2]
+from timing import Timing, measure
 
 
 def main() -> int:
@@ -52,19 +48,25 @@ def run(package: ModuleType, repeat: int) -> int:
 
     rng = np.random.default_rng(0)
     values = rng.normal(size=repeat).astype(np.float32)
+    step = itertools.count()
 
-    def set_expression(i: int) -> None:
-        f.expression[i % len(f.expression)].value = values[i]
+    def set_expression() -> None:
+        i = next(step)
+        f.expression[i % len(f.expression)].value = values[i % repeat]
 
-    def set_shape(i: int) -> None:
-        f.shape[i % len(f.shape)].value = values[i]
+    def set_shape() -> None:
+        i = next(step)
+        f.shape[i % len(f.shape)].value = values[i % repeat]
 
-    def set_jaw(i: int) -> None:
-        f.jaw[0] = 0.3 * values[i]
+    def set_jaw() -> None:
+        f.jaw[0] = 0.3 * values[next(step) % repeat]
 
-    print(f"property change, expression: {median_ms(set_expression, repeat):.3f} ms")
-    print(f"property change, jaw:        {median_ms(set_jaw, repeat):.3f} ms")
-    print(f"property change, shape:      {median_ms(set_shape, repeat):.3f} ms")
+    def median_ms(fn) -> float:
+        return measure(fn, repeat, warmup=0).median_ms
+
+    print(f"property change, expression: {median_ms(set_expression):.3f} ms")
+    print(f"property change, jaw:        {median_ms(set_jaw):.3f} ms")
+    print(f"property change, shape:      {median_ms(set_shape):.3f} ms")
 
     # Animate every expression, the jaw and the eyes over the frame range.
     frames = 120
@@ -82,29 +84,28 @@ def run(package: ModuleType, repeat: int) -> int:
     handler_times: list[float] = []
     original = evaluate.evaluate_all
 
-    def timed(*a, **k):
+    def timed_handler(*a, **k):
         start = time.perf_counter()
         try:
             return original(*a, **k)
         finally:
             handler_times.append(time.perf_counter() - start)
 
-    evaluate.evaluate_all = timed
+    evaluate.evaluate_all = timed_handler
+    frame = itertools.count()
     try:
-        frame_ms = median_ms(lambda i: scene.frame_set(1 + i % frames), repeat)
+        frame_ms = median_ms(lambda: scene.frame_set(1 + next(frame) % frames))
     finally:
         evaluate.evaluate_all = original
-    handler_times.sort()
     print(f"playback, scene.frame_set:   {frame_ms:.3f} ms per frame (all of Blender's frame change)")
-    print(f"playback, handler share:     {1e3 * handler_times[len(handler_times) // 2]:.3f} ms per frame")
+    print(f"playback, handler share:     {Timing.from_seconds(handler_times).median_ms:.3f} ms per frame")
 
     params = evaluate.read_params(f)
     model = evaluate.model_for(obj)
     vertices = model.forward(params).vertices
-    print(f"  read properties:           {median_ms(lambda i: evaluate.read_params(f), repeat):.3f} ms")
-    print(f"  forward (shape cached):    {median_ms(lambda i: model.forward(params), repeat):.3f} ms")
-    write_ms = median_ms(lambda i: evaluate.write_vertices(obj.data, vertices), repeat)
-    print(f"  write positions + update:  {write_ms:.3f} ms")
+    print(f"  read properties:           {median_ms(lambda: evaluate.read_params(f)):.3f} ms")
+    print(f"  forward (shape cached):    {median_ms(lambda: model.forward(params)):.3f} ms")
+    print(f"  write positions + update:  {median_ms(lambda: evaluate.write_vertices(obj.data, vertices)):.3f} ms")
     return 0
 
 

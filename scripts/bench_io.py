@@ -1,6 +1,6 @@
 """Load times of a full-size synthetic FLAME model: official pickle vs npz vs safetensors vs npy folder.
 
-    PYTHONPATH=. python scripts/bench_io.py [--repeat 7]
+    .venv/bin/python scripts/bench_io.py [--repeat 7]
 
 Prints the best and median of several loads per format (float32, all 300 + 100 components) and,
 for the pickle, with --n-shape 100 --n-expression 50.
@@ -9,28 +9,25 @@ for the pickle, with --n-shape 100 --n-expression 50.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synthetic
+from timing import Timing, measure
+
 import flame_core
 from flame_core.io import safetensors_io
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
-import synthetic
 
-
-def timed(call, repeat: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+def row(label: str, size: str, timing: Timing) -> str:
+    return f"{label:34s} {size:>8s} {timing.best_ms:8.1f} {timing.median_ms:9.1f}"
 
 
 def main() -> None:
@@ -52,16 +49,16 @@ def main() -> None:
         print(f"{'format':34s} {'size MB':>8s} {'best ms':>8s} {'median ms':>9s}")
         for name, path in paths.items():
             size = sum(p.stat().st_size for p in Path(path).rglob("*")) if Path(path).is_dir() else path.stat().st_size
-            best, median = timed(lambda p=path: flame_core.load_model(p), args.repeat)
-            print(f"{name:34s} {size / 1e6:8.1f} {best * 1e3:8.1f} {median * 1e3:9.1f}")
-        best, median = timed(lambda: flame_core.load_model(pkl, n_shape=100, n_expression=50), args.repeat)
-        print(f"{'pkl, n_shape=100 n_expression=50':34s} {'':8s} {best * 1e3:8.1f} {median * 1e3:9.1f}")
+            load = measure(lambda p=path: flame_core.load_model(p), args.repeat, warmup=0)
+            print(row(name, f"{size / 1e6:.1f}", load))
+        truncated = measure(lambda: flame_core.load_model(pkl, n_shape=100, n_expression=50), args.repeat, warmup=0)
+        print(row("pkl, n_shape=100 n_expression=50", "", truncated))
         st = paths["safetensors"]
         for backend in ("numpy", "library"):
             if backend == "library" and safetensors_io.library() is None:
                 continue
-            best, median = timed(lambda b=backend: safetensors_io.read_safetensors(st, backend=b), args.repeat)
-            print(f"{'safetensors read only, ' + backend:34s} {'':8s} {best * 1e3:8.1f} {median * 1e3:9.1f}")
+            read = measure(lambda b=backend: safetensors_io.read_safetensors(st, backend=b), args.repeat, warmup=0)
+            print(row("safetensors read only, " + backend, "", read))
 
 
 if __name__ == "__main__":

@@ -23,27 +23,16 @@ import argparse
 import importlib
 import os
 import shutil
+import sys
 import tempfile
 import time
+from pathlib import Path
 from types import ModuleType
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import blender_session
-
-
-def timings(function, repeat: int) -> tuple[float, float]:
-    """(best, median) seconds of ``function()``."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[0], times[len(times) // 2]
-
-
-def fmt(pair: tuple[float, float]) -> str:
-    best, median = pair
-    return f"best {best * 1e3:9.1f} ms   median {median * 1e3:9.1f} ms"
+from timing import Timing, measure
 
 
 def main() -> int:
@@ -88,6 +77,13 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
         bpy.ops.flame.add_head(n_shape=100, n_expression=100)
         return bpy.context.active_object
 
+    def clear_animation(obj) -> None:
+        if obj.animation_data is not None:
+            action = obj.animation_data.action
+            obj.animation_data_clear()
+            if action is not None:
+                bpy.data.actions.remove(action)
+
     head = fresh_head()
     names = sequence_ops.VARYING_NAMES
     frames = np.arange(1, n + 1, dtype=np.float64)
@@ -96,27 +92,18 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
           f"({len(channels) * n} keys); {args.repeat} repeats")
 
     def bulk() -> None:
-        if head.animation_data is not None:
-            action = head.animation_data.action
-            head.animation_data_clear()
-            if action is not None:
-                bpy.data.actions.remove(action)
+        clear_animation(head)
         animation.write_keyframes(head, channels)
 
-    print(f"write_keyframes (bulk):            {fmt(timings(bulk, args.repeat))}   target <= 300 ms")
-
-    def operator() -> None:
-        fresh_head()
-        start = time.perf_counter()
-        assert bpy.ops.flame.import_sequence(filepath=path) == {"FINISHED"}
-        operator_times.append(time.perf_counter() - start)
+    print(f"write_keyframes (bulk):            {measure(bulk, args.repeat, warmup=0):9.1f}   target <= 300 ms")
 
     operator_times: list[float] = []
     for _ in range(args.repeat):
-        operator()
-    operator_times.sort()
-    pair = (operator_times[0], operator_times[len(operator_times) // 2])
-    print(f"flame.import_sequence (.npz file): {fmt(pair)}")
+        fresh_head()  # not timed
+        start = time.perf_counter()
+        assert bpy.ops.flame.import_sequence(filepath=path) == {"FINISHED"}
+        operator_times.append(time.perf_counter() - start)
+    print(f"flame.import_sequence (.npz file): {Timing.from_seconds(operator_times):9.1f}")
 
     # Per-key keyframe_insert on a subset of frames, scaled to the full length.
     head = fresh_head()
@@ -126,11 +113,7 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
     table = np.stack([c.values[:m] for c in channels], axis=1)
 
     def per_key() -> None:
-        if head.animation_data is not None:
-            action = head.animation_data.action
-            head.animation_data_clear()
-            if action is not None:
-                bpy.data.actions.remove(action)
+        clear_animation(head)
         for k in range(m):
             for j, (data_path, index) in enumerate(keys):
                 owner, prop = head.path_resolve(data_path.rpartition(".")[0]), data_path.rpartition(".")[2]
@@ -143,24 +126,23 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
 
     settings.is_head = False  # the property updates would re-evaluate the head per value: not keying cost
     try:
-        best, median = timings(per_key, max(1, min(args.repeat, 3)))
+        inserted = measure(per_key, min(args.repeat, 3), warmup=0)
     finally:
         settings.is_head = True
     scale = n / m
-    print(f"keyframe_insert per key, {m} frames: best {best * 1e3:9.1f} ms   median {median * 1e3:9.1f} ms "
-          "(value set + keyframe_insert, head evaluation off)")
-    print(f"  scaled x{scale:g} to {n} frames (linear extrapolation): ~{best * scale:.1f} s best, "
-          f"~{median * scale:.1f} s median")
+    print(f"keyframe_insert per key, {m} frames: {inserted:9.1f} (value set + keyframe_insert, head evaluation off)")
+    print(f"  scaled x{scale:g} to {n} frames (linear extrapolation): ~{inserted.best_ms * scale / 1e3:.1f} s best, "
+          f"~{inserted.median_ms * scale / 1e3:.1f} s median")
 
     # Sampling for export.
     head = fresh_head()
     animation.write_keyframes(head, channels)
     context = bpy.context
-    sampled = timings(lambda: channels_mod.sample_params(context, head, frames), args.repeat)
-    print(f"sample_params, F-Curve evaluation: {fmt(sampled)}")
+    sampled = measure(lambda: channels_mod.sample_params(context, head, frames), args.repeat, warmup=0)
+    print(f"sample_params, F-Curve evaluation: {sampled:9.1f}")
     head.animation_data.action_blend_type = "ADD"  # forces the frame-stepping path (blending)
-    stepped = timings(lambda: channels_mod.sample_params(context, head, frames), 1)
-    print(f"sample_params, frame_set stepping: {fmt(stepped)} (1 run; includes the head's evaluation per frame)")
+    stepped = measure(lambda: channels_mod.sample_params(context, head, frames), 1, warmup=0)
+    print(f"sample_params, frame_set stepping: {stepped:9.1f} (1 run; includes the head's evaluation per frame)")
     head.animation_data.action_blend_type = "REPLACE"
 
     k = min(args.bake_frames, n)
@@ -170,7 +152,7 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
         assert bpy.ops.flame.bake_shape_keys(frame_start=1, frame_end=k) == {"FINISHED"}
 
     print(f"flame.bake_shape_keys, {k} frames, {len(head.data.vertices)} vertices: "
-          f"{fmt(timings(bake, max(1, min(args.repeat, 3))))}")
+          f"{measure(bake, min(args.repeat, 3), warmup=0):9.1f}")
     return 0
 
 

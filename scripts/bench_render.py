@@ -10,28 +10,20 @@ full normal map (samples 1 and 4) at 512 and 1024 pixels, and the numpy version.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import measure
 
 import flame_core
 from flame_core.camera import Camera
 from flame_core.raster import rasterize
 from flame_core.render import render_normal_map
-
-
-def timings_ms(fn, repeat: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.min(times) * 1e3), float(np.median(times) * 1e3)
 
 
 def main() -> None:
@@ -59,8 +51,7 @@ def main() -> None:
             ("render_normal_map samples=1", lambda c=cam: render_normal_map(verts, faces, c)),
             ("render_normal_map samples=4", lambda c=cam: render_normal_map(verts, faces, c, samples=4)),
         ):
-            best, median = timings_ms(fn, args.repeat)
-            print(f"  {label:36s} best {best:7.1f} ms   median {median:7.1f} ms")
+            print(f"  {label:36s} {measure(fn, args.repeat):7.1f}")
 
 
 if __name__ == "__main__":

@@ -2,21 +2,23 @@
 
     .venv/bin/python scripts/bench_sampling.py [--points 1000000] [--repeat 30]
 
-Prints median and best times: sampling with normals, re-evaluating the samples on a batch of posed
+Prints best and median times: sampling with normals, re-evaluating the samples on a batch of posed
 frames, binding/unbinding to triangles, writing the point cloud as PLY, and blue-noise sampling.
 """
 
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 import tempfile
-import time
+from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import measure
 
 import flame_core
 from flame_core.binding import bind_points, unbind_points
@@ -24,40 +26,18 @@ from flame_core.ply import write_ply
 from flame_core.sampling import evaluate_samples, sample_surface
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3), float(np.min(times) * 1e3)
-
-
-def head() -> tuple[np.ndarray, np.ndarray, str]:
-    try:
-        model = flame_core.demo_model()
-    except Exception as exc:  # the embedded head is optional for this benchmark
-        print(f"demo_model unavailable ({exc}); using a random mesh of the same size")
-        rng = np.random.default_rng(0)
-        verts = rng.normal(size=(5023, 3)).astype(np.float32) * 0.1
-        faces = np.stack([rng.permutation(5023)[:3] for _ in range(9976)]).astype(np.int32)
-        return verts, faces, "random mesh"
-    return model.forward(flame_core.FlameParams()).vertices, model.faces, "demo head"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    verts, faces, name = head()
+    model = flame_core.demo_model()
+    verts, faces = model.forward(flame_core.FlameParams()).vertices, model.faces
     n, repeat = args.points, args.repeat
-    print(f"numpy {np.__version__}, {name}: {verts.shape[0]} vertices, {faces.shape[0]} faces, {verts.dtype}")
+    print(f"numpy {np.__version__}, demo head: {verts.shape[0]} vertices, {faces.shape[0]} faces, {verts.dtype}")
 
     def report(label: str, fn, reps: int = repeat) -> None:
-        median, best = timed(fn, reps)
-        print(f"{label:<52s} median {median:8.2f} ms   best {best:8.2f} ms")
+        print(f"{label:<52s} {measure(fn, reps):8.2f}")
 
     report(f"sample_surface {n:,} points + normals (float32)", lambda: sample_surface(verts, faces, n, seed=0))
     verts64 = verts.astype(np.float64)
@@ -70,7 +50,7 @@ def main() -> None:
     report(f"bind_points {n:,}", lambda: bind_points(verts, faces, samples.positions, samples.face_index), 5)
     report(f"unbind_points {n:,}", lambda: unbind_points(verts, faces, samples.face_index, local), 5)
     with tempfile.TemporaryDirectory() as folder:
-        path = pathlib.Path(folder) / "points.ply"
+        path = Path(folder) / "points.ply"
         report(f"write_ply {n:,} points + normals", lambda: write_ply(path, samples.positions, samples.normals), 5)
     spacing = float(np.sqrt(flame_core.face_areas(verts64, faces).sum() / 20_000))
     report(f"blue noise: 20,000 points, min_distance {spacing * 1e3:.2f} mm",

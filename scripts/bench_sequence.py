@@ -1,32 +1,25 @@
-"""Sequence benchmarks: loading a 1000-frame VHAP npz and resampling it (median and best of repeats).
+"""Sequence benchmarks: loading a 1000-frame VHAP npz and resampling it (best and median of repeats).
 
-    PYTHONPATH=. python scripts/bench_sequence.py
+    .venv/bin/python scripts/bench_sequence.py
 """
 
 from __future__ import annotations
 
-import statistics
+import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import measure
 
 from flame_core.sequence import load_sequence, save_sequence
 
 FRAMES = 1000
 VERTICES = 5143  # FLAME with GaussianAvatars' teeth
-
-
-def timed(fn: Callable[[], object], repeat: int = 30) -> tuple[float, float]:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3, min(times) * 1e3
 
 
 def vhap_file(folder: Path) -> Path:
@@ -75,24 +68,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = vhap_file(folder)
-        med, best = timed(lambda: load_sequence(path))
-        print(f"load VHAP npz, {FRAMES} frames (+ static_offset {VERTICES}x3): median {med:.2f} ms, best {best:.2f} ms")
+        load = measure(lambda: load_sequence(path), 30)
+        print(f"load VHAP npz, {FRAMES} frames (+ static_offset {VERTICES}x3): {load}")
         seq = load_sequence(path, fps=30)
         for fps in (24, 60):
-            med, best = timed(lambda fps=fps: seq.resample(fps))
-            n = len(seq.resample(fps))
-            print(f"resample {FRAMES} frames 30 -> {fps} fps ({n} frames): median {med:.2f} ms, best {best:.2f} ms")
+            resample = measure(lambda fps=fps: seq.resample(fps), 30)
+            print(f"resample {FRAMES} frames 30 -> {fps} fps ({len(seq.resample(fps))} frames): {resample}")
         out = folder / "out.npz"
-        med, best = timed(lambda: save_sequence(seq, out), repeat=10)
-        print(f"save npz: median {med:.2f} ms, best {best:.2f} ms")
+        print(f"save npz: {measure(lambda: save_sequence(seq, out), 10)}")
         out_json = folder / "out.json"
-        med, best = timed(lambda: save_sequence(seq, out_json), repeat=5)
-        print(f"save JSON: median {med:.1f} ms, best {best:.1f} ms")
-        med, best = timed(lambda: load_sequence(out_json), repeat=5)
-        print(f"load JSON ({out_json.stat().st_size / 1e6:.1f} MB): median {med:.1f} ms, best {best:.1f} ms")
+        print(f"save JSON: {measure(lambda: save_sequence(seq, out_json), 5):.1f}")
+        load_json = measure(lambda: load_sequence(out_json), 5)
+        print(f"load JSON ({out_json.stat().st_size / 1e6:.1f} MB): {load_json:.1f}")
         frames = frame_folder(folder, FRAMES)
-        med, best = timed(lambda: load_sequence(frames), repeat=5)
-        print(f"load VHAP per-frame folder ({FRAMES} files): median {med:.1f} ms, best {best:.1f} ms")
+        print(f"load VHAP per-frame folder ({FRAMES} files): {measure(lambda: load_sequence(frames), 5):.1f}")
 
 
 if __name__ == "__main__":
