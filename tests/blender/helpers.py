@@ -62,3 +62,11 @@ def add_head(**kwargs):
     """Run flame.add_head and return the new active object."""
     assert bpy.ops.flame.add_head(**kwargs) == {"FINISHED"}
     return bpy.context.view_layer.objects.active
+
+
+def key_jaw_opening(head, last_frame: int, opening: float = 0.35) -> None:
+    """Keyframe the jaw closed at frame 1 and open by ``opening`` radians at ``last_frame``."""
+    head.flame.jaw = (0.0, 0.0, 0.0)
+    head.keyframe_insert("flame.jaw", frame=1)
+    head.flame.jaw = (opening, 0.0, 0.0)
+    head.keyframe_insert("flame.jaw", frame=last_frame)

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 import pytest
 from bpy_extras.object_utils import world_to_camera_view
-from helpers import add_head, mesh_positions
+from helpers import add_head, key_jaw_opening, mesh_positions
 from mathutils import Vector
 
 IMAGE = "FLAME Head Normals"
@@ -245,10 +245,7 @@ def test_world_space_normals_follow_the_object_rotation(fc):
 def test_frames_are_saved_per_frame_and_reload_identically(tmp_path, file_format, suffix, tolerance):
     head = add_head()
     scene = bpy.context.scene
-    head.flame.jaw = (0.0, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=1)
-    head.flame.jaw = (0.35, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=3)
+    key_jaw_opening(head, last_frame=3)
     scene.frame_set(5)
     target = tmp_path / "out" / "normals_###"
     result = bpy.ops.flame.bake_normal_map(camera="FRONT", width=40, height=48, samples=4, frame_start=1,

@@ -8,7 +8,7 @@ import importlib
 import bpy
 import numpy as np
 import pytest
-from helpers import add_head, mesh_positions
+from helpers import add_head, key_jaw_opening, mesh_positions
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
@@ -136,10 +136,7 @@ def test_min_distance_spaces_the_points():
 def test_bound_points_follow_the_animation_and_object():
     head = add_head()
     scene = bpy.context.scene
-    head.flame.jaw = (0.0, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=1)
-    head.flame.jaw = (0.35, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=10)
+    key_jaw_opening(head, last_frame=10)
     scene.frame_set(1)
     bpy.context.view_layer.objects.active = head
     bound = _sample(count=1500, seed=3, region="face")
@@ -214,10 +211,7 @@ def test_export_bound_layout_unbinds_to_the_sampled_points(fc, tmp_path):
 def test_export_at_another_frame(fc, tmp_path):
     head = add_head()
     scene = bpy.context.scene
-    head.flame.jaw = (0.0, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=1)
-    head.flame.jaw = (0.35, 0.0, 0.0)
-    head.keyframe_insert("flame.jaw", frame=10)
+    key_jaw_opening(head, last_frame=10)
     scene.frame_set(1)
     obj = _sample(count=300, seed=9)
     at_one = _flame(_positions(obj).astype(np.float64))

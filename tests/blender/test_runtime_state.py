@@ -22,7 +22,8 @@ def test_write_params_does_not_evaluate_until_asked(addon, fc):
     assert not addon.evaluate.is_writing(obj)
 
 
-def test_a_broken_model_file_is_read_once_per_version(addon, fc, tmp_path):
+def _head_whose_model_file_breaks(addon, fc, tmp_path):
+    """A head on a model file that is then overwritten with garbage (one second newer) and evaluated."""
     path = tmp_path / "model.npz"
     fc.save_model(make_model(fc, seed=2), path)
     obj = add_head(model_path=str(path))
@@ -32,6 +33,11 @@ def test_a_broken_model_file_is_read_once_per_version(addon, fc, tmp_path):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     addon.models.clear_cache()
     obj.flame.jaw[0] = 0.2
+    return obj, path, good, stat
+
+
+def test_a_broken_model_file_is_read_once_per_version(addon, fc, tmp_path):
+    obj, path, good, stat = _head_whose_model_file_breaks(addon, fc, tmp_path)
     message = addon.evaluate.error(obj)
     assert message and "model.npz" in message
     # The same file version is not read again: a valid file with the same time stamp still fails.
@@ -46,15 +52,7 @@ def test_a_broken_model_file_is_read_once_per_version(addon, fc, tmp_path):
 
 
 def test_picking_the_model_file_again_retries_a_failed_load(addon, fc, tmp_path):
-    path = tmp_path / "model.npz"
-    fc.save_model(make_model(fc, seed=2), path)
-    obj = add_head(model_path=str(path))
-    good = path.read_bytes()
-    stat = os.stat(path)
-    path.write_bytes(b"broken")
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    addon.models.clear_cache()
-    obj.flame.jaw[0] = 0.2
+    obj, path, good, stat = _head_whose_model_file_breaks(addon, fc, tmp_path)
     assert addon.evaluate.error(obj)
     path.write_bytes(good)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
