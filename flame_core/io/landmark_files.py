@@ -2,9 +2,12 @@
 
 - ``flame_static_embedding.pkl``: ``lmk_face_idx`` (51,), ``lmk_b_coords`` (51, 3).
 - ``flame_dynamic_embedding.npy`` (a pickled dict): ``lmk_face_idx`` (79, 17), ``lmk_b_coords`` (79, 17, 3).
-- DECA's ``landmark_embedding.npy`` bundle: ``static_lmk_faces_idx``/``static_lmk_bary_coords`` (51),
-  ``dynamic_lmk_faces_idx``/``dynamic_lmk_bary_coords`` (79, 17) and ``full_lmk_faces_idx``/
-  ``full_lmk_bary_coords`` (1, 68) kept in ``extra``.
+- DECA's ``landmark_embedding.npy`` bundle (also MICA, SMIRK): ``static_lmk_faces_idx``/``static_lmk_bary_coords``
+  (51), ``dynamic_lmk_faces_idx``/``dynamic_lmk_bary_coords`` (79, 17; torch tensors in the file) and
+  ``full_lmk_faces_idx``/``full_lmk_bary_coords`` (1, 68) kept in ``extra``: 17 contour + 51 = 68 landmarks.
+- VHAP/GaussianAvatars' ``landmark_embedding_with_eyes.npy``: the same keys with 53 static landmarks (the 51
+  and the two eye centres) and ``full_*`` (1, 70): 17 contour + 53 = 70 landmarks.
+- Any of these saved with ``torch.save``; torch tensors are read without torch (:mod:`.torch_files`).
 - ``mediapipe_landmark_embedding.npz``: ``lmk_face_idx`` (105,), ``lmk_b_coords`` (105, 3),
   ``landmark_indices`` (105,) kept in ``extra``.
 
@@ -21,14 +24,19 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..landmarks import N_CONTOUR, N_DYNAMIC_ROWS, LandmarkEmbedding
-from . import safe_pickle
+from . import safe_pickle, torch_files
 from .layout import guard, read_head
+
+#: Static landmarks of VHAP's embedding: the 51 of DECA and the two eye centres.
+N_STATIC_WITH_EYES = 53
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
     """The dict a landmark or mask file holds, whatever its container (pickle, pickled .npy, .npz)."""
-    head = read_head(path, 6)
-    if head.startswith(b"PK"):
+    head = read_head(path, 512)
+    if torch_files.is_torch_bytes(head):
+        data = torch_files.load(path)
+    elif head.startswith(b"PK"):
         from .npz import open_npz
 
         with open_npz(path) as npz:
@@ -38,7 +46,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
 
         data = read_npy(path)
     else:
-        data = safe_pickle.load(path)
+        data = torch_files.load(path)
     if not isinstance(data, dict):
         raise ModelFileError(path, "not a landmark embedding", expected="a dict of arrays", found=type(data).__name__)
     return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in data.items()}
@@ -93,17 +101,18 @@ def _get(data: Mapping[str, Any], key: str, path: str | Path, ndim: int, integer
 
 def _embedding(data: Mapping[str, Any], path: str | Path) -> LandmarkEmbedding:
     src = str(path)
-    if "static_lmk_faces_idx" in data:  # DECA bundle
+    if "static_lmk_faces_idx" in data:  # DECA / VHAP bundle
         extra: dict[str, np.ndarray] = {}
         if "full_lmk_faces_idx" in data:
             extra["full_face_index"] = _get(data, "full_lmk_faces_idx", path, 2, True).reshape(-1)
             extra["full_barycentric"] = _get(data, "full_lmk_bary_coords", path, 3, False).reshape(-1, 3)
+        static = _get(data, "static_lmk_faces_idx", path, 1, True)
         return LandmarkEmbedding(
-            face_index=_get(data, "static_lmk_faces_idx", path, 1, True),
+            face_index=static,
             barycentric=_get(data, "static_lmk_bary_coords", path, 2, False),
             contour_face_index=_get(data, "dynamic_lmk_faces_idx", path, 2, True),
             contour_barycentric=_get(data, "dynamic_lmk_bary_coords", path, 3, False),
-            name="deca", source=src, extra=extra,
+            name="vhap" if len(static) == N_STATIC_WITH_EYES else "deca", source=src, extra=extra,
         )
     if "face_index" in data and "barycentric" in data:  # written by this package
         contour = "contour_face_index" in data

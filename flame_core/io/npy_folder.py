@@ -5,7 +5,8 @@
 ``kintree_table.npy`` (2, J) int32 with -1 for the root, ``lbs_weights.npy`` (V, J). Arrays whose
 names contain a slash (``masks/lips``) live in subfolders; text metadata is in ``metadata.json``.
 Also :func:`read_npy`, which reads ``.npy`` files holding a pickled object (the landmark files)
-with the restricted unpickler instead of ``allow_pickle``.
+with the restricted unpickler instead of ``allow_pickle`` (torch tensors inside read as arrays, see
+:mod:`.torch_files`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFileError
-from . import safe_pickle
+from . import torch_files
 from .layout import guard
 
 METADATA_FILE = "metadata.json"
 
 
 def read_npy(path: str | Path) -> Any:
-    """An ``.npy`` file's array; an object array (a pickled dict) is unpickled with the allow-list.
+    """An ``.npy`` file's array; an object array (a pickled dict, torch tensors too) is unpickled with the allow-list.
 
     A 0-d object array is returned as the object it holds.
     """
@@ -41,7 +42,7 @@ def read_npy(path: str | Path) -> Any:
             fh.seek(0)
             return np.lib.format.read_array(fh, allow_pickle=False)
         payload = fh.read()
-    value = safe_pickle.loads(payload, path)
+    value = torch_files.loads(payload, path)
     if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
         return value.item()
     if isinstance(value, np.ndarray) and value.shape != tuple(shape):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ class Format:
     ``keys`` maps a file key to the fields it holds, in order (a key holding several fields, such as
     DECA's ``pose`` = global + jaw, is split by the fields' sizes). ``aliases`` are other spellings of a
     file key. The format is recognised when the keys of one of the ``signatures`` are all present.
-    ``static`` names extras known to have no frame axis.
+    ``static`` names extras known to have no frame axis. ``prepare`` rewrites the file's arrays first
+    (rotations in another representation, cameras) into ``keys`` and extras.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Format:
     signatures: tuple[frozenset[str], ...]
     aliases: Mapping[str, str] | None = None
     static: frozenset[str] = frozenset()
+    prepare: Callable[[RawData], RawData] | None = None
 
     def __post_init__(self) -> None:
         for key, fields in self.keys.items():
@@ -113,6 +115,8 @@ def _scalar(raw: RawData, name: str, what: str) -> float:
 
 def build(fmt: Format, raw: RawData, fps: float | None = None) -> FlameSequence:
     """The sequence held by ``raw`` read as format ``fmt``. ``fps`` overrides a rate stored in the file."""
+    if fmt.prepare is not None:
+        raw = fmt.prepare(raw)
     names = fmt.canonical(raw.arrays)
     used = {names[k] for k in fmt.keys if k in names}
     collapse_constant(raw, keep=used)

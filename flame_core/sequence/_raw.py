@@ -1,7 +1,10 @@
 """Reading the arrays of a sequence file or folder, without pickle and without trusting the file name.
 
 The kind of a file is told from its first bytes (zip = ``.npz``, ``\\x93NUMPY`` = ``.npy``, ``{``/``[`` =
-JSON, ``\\x80`` = pickle). Per-frame folders are read file by file in natural (numeric) order and stacked.
+JSON, ``\\x80`` = pickle; a zip with ``<folder>/data.pkl`` or a pickle starting with torch's magic number =
+``torch``, read without torch by :mod:`flame_core.io.torch_files`). Nested dicts (``torch.save`` of
+``{"flame": {"exp": ...}}``) read as keys joined with ``/`` (``flame/exp``). Per-frame folders are read
+file by file in natural (numeric) order and stacked.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import numpy as np
 from ..errors import FileFormatError, SequenceFileError
 
 #: File suffixes that can hold one frame in a per-frame folder.
-FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle")
+FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle", ".pt", ".pth", ".tar", ".frame")
+#: Nesting levels of dicts flattened into ``a/b`` keys.
+MAX_NESTING = 8
 #: Per-frame arrays larger than this many values (images, dense maps) are listed in ``skipped``, not stacked.
 MAX_FRAME_EXTRA_VALUES = 1 << 17
 
@@ -42,11 +47,15 @@ class RawData:
 
 
 def sniff(path: Path) -> str:
-    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'empty'`` or ``'unknown'`` from the first bytes."""
+    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'torch'``, ``'empty'`` or ``'unknown'`` from the head."""
+    from ..io.torch_files import is_torch_bytes
+
     with open(path, "rb") as f:
-        head = f.read(64)
+        head = f.read(512)
     if not head:
         return "empty"
+    if is_torch_bytes(head):
+        return "torch"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "npz"
     if head.startswith(b"\x93NUMPY"):
@@ -60,15 +69,9 @@ def sniff(path: Path) -> str:
 
 
 def _unpickle(path: Path, payload: bytes) -> Any:
-    """Unpickle with the project's restricted unpickler (numpy arrays, dtypes and plain containers only)."""
-    try:
-        from ..io.safe_pickle import loads
-    except ImportError:
-        raise SequenceFileError(
-            path,
-            "is a pickled Python object; pickles are not read without the restricted unpickler",
-            expected="an .npz, a plain .npy array or a .json file (re-save the codes with numpy.savez)",
-        ) from None
+    """Unpickle with the restricted unpickler (numpy arrays, torch tensors and plain containers only)."""
+    from ..io.torch_files import loads
+
     try:
         return loads(payload, path)
     except FileFormatError as exc:  # the allow-list refused a global, or the stream is broken
@@ -163,13 +166,27 @@ def read_dict_file(path: Path, kind: str | None = None) -> tuple[Mapping[str, An
             expected="named arrays (an .npz, a dict, or a folder of frames)",
             found=f"an array of shape {np.shape(value)}",
         )
-    if kind == "pickle":
+    if kind in ("pickle", "torch"):
         with open(path, "rb") as f:
             value = _unpickle(path, f.read())
         if isinstance(value, Mapping):
-            return {str(k): v for k, v in value.items()}, []
-        raise SequenceFileError(path, "the pickle does not hold a dict of arrays", found=type(value).__name__)
+            return flatten(path, value), []
+        raise SequenceFileError(path, "the file does not hold a dict of arrays", found=type(value).__name__)
     raise SequenceFileError(path, f"unsupported file content ({kind})", expected="an .npz, .npy, .pkl or .json file")
+
+
+def flatten(path: Path, mapping: Mapping[Any, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """Nested dicts as one dict with ``outer/inner`` keys."""
+    if depth > MAX_NESTING:
+        raise SequenceFileError(path, "dicts nested too deeply", key=prefix.rstrip("/"), expected=f"<= {MAX_NESTING}")
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = prefix + (key.decode("latin1") if isinstance(key, bytes) else str(key))
+        if isinstance(value, Mapping):
+            out.update(flatten(path, value, name + "/", depth + 1))
+        else:
+            out[name] = value
+    return out
 
 
 # ---------------------------------------------------------------------- folders

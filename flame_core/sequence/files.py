@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import FlameError, SequenceFileError
-from . import deca, oxigaf, smirk, tracker, vhap
+from . import deca, imavatar, metrical, oxigaf, smirk, tracker, vhap
 from ._format import FPS_KEY, TIMESTAMPS_KEY, Format, build, describe_keys
 from ._raw import RawData, frame_dirs, frame_files, npy_folder, read_dict_file, read_json, read_npz, sniff, stack_frames
 from .core import FlameSequence
 
 #: The readers, in the order they are tried (most specific signatures first).
-FORMATS: tuple[Format, ...] = (tracker.FORMAT, smirk.FORMAT, vhap.FORMAT, oxigaf.FORMAT, deca.FORMAT)
+FORMATS: tuple[Format, ...] = (
+    metrical.FORMAT, tracker.FORMAT, smirk.FORMAT, vhap.FORMAT, oxigaf.FORMAT, deca.FORMAT, imavatar.FORMAT
+)
 _TRACKED = re.compile(r"tracked_flame_params(?:_(\d+))?\.npz$")
 
 
@@ -53,10 +55,13 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
     if kind == "empty":
         raise SequenceFileError(path, "the file is empty")
     if kind == "json":
-        return oxigaf.raw_from_json(path, read_json(path)), oxigaf.FORMAT
+        document = read_json(path)
+        if imavatar.matches(document):
+            return imavatar.raw_from_json(path, document), imavatar.FORMAT
+        return oxigaf.raw_from_json(path, document), oxigaf.FORMAT
     if kind == "npz":
         arrays, skipped = read_npz(path)
-    elif kind in ("npy", "pickle"):
+    elif kind in ("npy", "pickle", "torch"):
         mapping, skipped = read_dict_file(path, kind)
         arrays = _arrays(mapping, skipped)
     else:
@@ -65,7 +70,7 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
         raise SequenceFileError(
             path,
             f"not a known FLAME sequence file; tried {_tried()}",
-            expected="an .npz, .npy, pickle or .json file",
+            expected="an .npz, .npy, pickle, torch or .json file",
             found=f"content starting with {head!r}",
         )
     fmt = detect_format(arrays)

@@ -1,7 +1,8 @@
 """oxigaf-flame sequences: JSON ``{"fps": f, "frames": [{"shape", "expression", "pose", "translation"}]}``
 and the npz with ``shape``, ``expression`` (or ``expr``), ``pose`` (T, 15), ``translation`` (T, 3), ``fps``.
 
-``pose`` is global, neck, jaw, left eye, right eye (3 axis-angle values each); ``translation`` is optional.
+``pose`` is global, neck, jaw, left eye, right eye (3 axis-angle values each); a shorter ``pose`` (whole joints)
+is zero-filled and a missing or ``null`` ``translation`` is zero, as oxigaf-flame reads them.
 A per-frame ``timestamp`` (seconds) is read and written when present.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SequenceFileError
-from ..params import POSE_FIELDS
+from ..params import N_POSE, POSE_FIELDS
 from ._format import FPS_KEY, TIMESTAMPS_KEY, Format, describe_keys
 from ._raw import RawData
 from .core import FlameSequence
@@ -31,10 +32,27 @@ FORMAT = Format(
     },
     aliases={"expr": "expression"},
     signatures=(frozenset({"expression", "pose"}),),
+    prepare=lambda raw: zero_fill_pose(raw),
 )
 
 #: Per-frame JSON key of the optional frame time.
 TIMESTAMP_FIELD = "timestamp"
+#: Keys oxigaf reads as zeros when missing or null.
+ZERO_DEFAULTS = {"translation": [0.0, 0.0, 0.0]}
+
+
+def zero_fill_pose(raw: RawData) -> RawData:
+    """A ``pose`` of fewer than 15 values (whole joints; oxigaf's tests write 6) zero-filled, as oxigaf does."""
+    pose = raw.arrays.get("pose")
+    if pose is None or pose.ndim not in (1, 2) or not 0 < pose.shape[-1] < N_POSE:
+        return raw
+    if pose.shape[-1] % 3:
+        raise SequenceFileError(raw.path, "wrong array shape (not whole axis-angle triples)", key="pose",
+                                expected=f"(T, {N_POSE}) or (T, 3, 6, 9, 12 values)",
+                                found="(" + ", ".join(map(str, pose.shape)) + ")")
+    padding = [(0, 0)] * (pose.ndim - 1) + [(0, N_POSE - pose.shape[-1])]
+    raw.arrays["pose"] = np.pad(pose, padding)
+    return raw
 
 
 def raw_from_json(path: Path, data: Any) -> RawData:
@@ -64,6 +82,8 @@ def raw_from_json(path: Path, data: Any) -> RawData:
         column = []
         for i, frame in enumerate(frames):
             value = frame.get(name, frame.get(key))
+            if value is None:
+                value = ZERO_DEFAULTS.get(key)
             if value is None:
                 raise SequenceFileError(path, f"frame {i} lacks {name!r}", key=name)
             column.append(value)

@@ -547,8 +547,8 @@ def test_wrong_format(tmp_path: Path, kind: str) -> None:
     else:
         np.savez(path, a=np.zeros(3), b=np.ones((2, 2)))
         expect = (
-            r"not a known FLAME sequence; tried flame-head-tracker, SMIRK, VHAP/GaussianAvatars, oxigaf, "
-            r"DECA/EMOCA; found keys \['a', 'b'\]"
+            r"not a known FLAME sequence; tried metrical-tracker, flame-head-tracker, SMIRK, VHAP/GaussianAvatars, "
+            r"oxigaf, DECA/EMOCA, IMavatar/PointAvatar; found keys \['a', 'b'\]"
         )
     with pytest.raises(SequenceFileError, match=expect) as info:
         load_sequence(path)
