@@ -5,6 +5,8 @@ preferences, and when that is empty too, the built-in demo head. Loaded models a
 (file, modification time, shape count, expression count) so that several heads share one model and
 an edited file is picked up again. A file that fails to load is remembered the same way (per
 modification time), so panels and frame changes do not read a broken file again and again.
+A companion file set in the preferences (landmarks, UVs, masks) that cannot be read is left out: the model
+loads without it and :func:`companion_problems` tells what went wrong, for the preferences and the panel.
 :func:`clear_cache` empties the cache (done on unregister).
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from .. import flame_core
 from ..flame_core import FlameError, FlameModel
+from ..flame_core.io.model_files import attach
 
 #: Cache key of the built-in demo head (no file).
 DEMO = "<demo>"
@@ -26,6 +29,8 @@ CACHE_SIZE = 8
 
 _cache: OrderedDict[tuple[Any, ...], FlameModel] = OrderedDict()
 _failures: OrderedDict[tuple[Any, ...], FlameError | OSError] = OrderedDict()
+#: Companion file -> why it was left out of the last model loaded with it.
+_companion_problems: dict[str, str] = {}
 
 
 class ModelNotFoundError(FlameError):
@@ -69,10 +74,40 @@ def extra_files(preferences: Any | None) -> dict[str, str]:
 
 
 def _load(path: str, extras: dict[str, str]) -> FlameModel:
-    """The whole model in a file (or the demo), float32, with the extra files attached."""
+    """The whole model in a file (or the demo), float32, with the extra files that can be read attached."""
     if not path:
         return flame_core.demo_model()
-    return flame_core.load_model(path, dtype=np.float32, **extras)  # type: ignore[arg-type]
+    model = flame_core.load_model(path, dtype=np.float32)
+    for keyword, file in extras.items():
+        try:
+            if not os.path.exists(file):
+                raise ModelNotFoundError(f"file not found: {file}")
+            model = attach(model, **{keyword: file})  # type: ignore[arg-type]
+        except (FlameError, OSError) as exc:
+            _companion_problems[file] = str(exc) or type(exc).__name__
+        else:
+            _companion_problems.pop(file, None)
+    return model
+
+
+def companion_problems(preferences: Any | None) -> dict[str, str]:
+    """Preference property -> why its companion file was left out of the model (only files with a problem)."""
+    problems: dict[str, str] = {}
+    if preferences is None:
+        return problems
+    for prop, _keyword in EXTRA_FILES:
+        value = getattr(preferences, prop, "") or ""
+        problem = _companion_problems.get(resolve_path(value)) if value else None
+        if problem:
+            problems[prop] = problem
+    return problems
+
+
+def _companion_stamp(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 def get_model(path: str, n_shape: int | None = None, n_expression: int | None = None,
@@ -84,7 +119,7 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
     """
     extras = extra_files(preferences) if path else {}
     source = (path or DEMO, *sorted(extras.items()))
-    stamp = tuple(_stamp(p) for p in (path, *sorted(extras.values()))) if path else ()
+    stamp = (_stamp(path), *(_companion_stamp(p) for p in sorted(extras.values()))) if path else ()
     full_key = (source, stamp, None, None)
     full = _cache.get(full_key)
     if full is None:
@@ -124,6 +159,7 @@ def clear_cache() -> None:
     """Forget every loaded model and load failure (the next evaluation loads again)."""
     _cache.clear()
     _failures.clear()
+    _companion_problems.clear()
 
 
 def forget_failures() -> None:

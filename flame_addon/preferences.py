@@ -41,6 +41,16 @@ def _on_files_update(self: Any, context: Any) -> None:
     evaluate.evaluate_all(bpy.data.objects, force=True)
 
 
+def draw_problem(layout: Any, message: str, width: int = 90) -> None:
+    """A problem as error-marked lines (the message wrapped), then a note that the model loads without it."""
+    import textwrap
+
+    lines = textwrap.wrap(message, width) or [message]
+    for i, line in enumerate(lines[:4]):
+        layout.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
+    layout.label(text="Left out: the model loads without this file", icon="BLANK1")
+
+
 class FLAME_AddonPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 
@@ -92,9 +102,13 @@ class FLAME_AddonPreferences(bpy.types.AddonPreferences):
             row = col.row()
             row.operator("flame.convert_model_cache", icon="FILE_CACHE")
         col.separator()
-        col.prop(self, "landmarks_path")
-        col.prop(self, "uv_path")
-        col.prop(self, "masks_path")
+        from . import models
+
+        problems = models.companion_problems(self)
+        for prop in ("landmarks_path", "uv_path", "masks_path"):
+            col.prop(self, prop)
+            if prop in problems:
+                draw_problem(col, problems[prop])
         col.separator()
         row = col.row(align=True)
         row.prop(self, "n_shape")

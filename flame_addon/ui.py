@@ -10,7 +10,7 @@ import bpy
 from ..flame_core import FIELDS, FlameError
 from . import evaluate, models
 from .operators import params as params_ops
-from .preferences import DEMO_NOTE, get_preferences
+from .preferences import DEMO_NOTE, draw_problem, get_preferences
 
 COEFFICIENT_FIELDS = tuple(f for f in FIELDS if f.kind == "coefficients")
 EYE_LABELS = ("Left Eye", "Right Eye")
@@ -132,6 +132,9 @@ def draw_model(layout: Any, context: Any, obj: Any) -> None:
     extras = [name for name, present in (("UVs", model.has_uvs), ("masks", bool(model.masks)),
                                          ("landmarks", model.landmarks is not None)) if present]
     col.label(text="With " + ", ".join(extras) if extras else "No UVs, masks or landmarks")
+    if prefs is not None and path:
+        for prop, message in models.companion_problems(prefs).items():
+            draw_problem(layout.column(align=True), f"{prefs.bl_rna.properties[prop].name}: {message}", 60)
     for key, value in sorted(model.metadata.items())[:6]:
         col.label(text=f"{key}: {value}"[:80])
     draw_error(layout, obj)

@@ -21,7 +21,7 @@ from .params import FIELDS, JOINT_NAMES, N_EXPRESSION, N_SHAPE, PARENTS, FlamePa
 from .ply import read_ply, write_ply
 from .render import NormalMap, iter_normal_maps, render_normal_map, render_normal_maps
 from .sampling import SurfaceSamples, evaluate_samples, sample_surface
-from .sequence import FlameSequence, load_sequence, save_sequence
+from .sequence import FlameSequence, head_motion, load_sequence, save_sequence, sequence_cameras
 
 __version__ = "0.1.0"
 
@@ -52,6 +52,7 @@ __all__ = [
     "evaluate_samples",
     "face_areas",
     "face_normals",
+    "head_motion",
     "iter_normal_maps",
     "load_model",
     "load_sequence",
@@ -64,6 +65,7 @@ __all__ = [
     "save_image",
     "save_model",
     "save_sequence",
+    "sequence_cameras",
     "vertex_normals",
     "write_exr",
     "write_ply",

@@ -1,9 +1,11 @@
 """``flame.import_sequence`` / ``flame.export_sequence``: FLAME parameter sequences as keyframes.
 
 Import reads any format ``flame_core.load_sequence`` knows (VHAP/GaussianAvatars npz, per-frame
-folders, oxigaf JSON, DECA/EMOCA, SMIRK, flame-head-tracker) and keys every parameter channel of a
-head in bulk, in one undo step. It either completes or leaves the file as it was: no action, no
-F-Curves, no new head, the same counts, values, frame range and frame rate.
+folders, oxigaf JSON, DECA/EMOCA, SMIRK, flame-head-tracker, metrical-tracker, IMavatar, torch files) and
+keys every parameter channel of a head in bulk, in one undo step. A tracked camera motion (metrical-tracker,
+IMavatar) is keyed as the head's rotation and translation, or as an animated camera parented to the head.
+It either completes or leaves the file as it was: no action, no F-Curves, no new head or camera, the same
+counts, values, frame range, frame rate, render size and scene camera.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
+from ...flame_core.sequence import has_cameras, head_motion, sequence_cameras
 from .. import animation, evaluate, models, objects, param_channels
 from ..preferences import get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
 from .head import create_head
+from .sequence_camera import add_tracked_camera, remove_camera
 
-SEQUENCE_FILTER = "*.npz;*.json;*.npy;*.pkl;*.pickle"
+SEQUENCE_FILTER = "*.npz;*.json;*.npy;*.pkl;*.pickle;*.pt;*.pth;*.tar;*.frame"
 COEFFICIENT_NAMES = param_channels.COEFFICIENT_NAMES
 VARYING_NAMES = tuple(f.name for f in FIELDS if f.name != "shape")
 
@@ -85,14 +89,20 @@ class _SceneState:
     frame_end: int
     fps: int
     fps_base: float
+    resolution: tuple[int, int]
+    camera: Any
 
     @classmethod
     def of(cls, scene: Any) -> _SceneState:
-        return cls(scene.frame_start, scene.frame_end, scene.render.fps, scene.render.fps_base)
+        render = scene.render
+        return cls(scene.frame_start, scene.frame_end, render.fps, render.fps_base,
+                   (render.resolution_x, render.resolution_y), scene.camera)
 
     def restore(self, scene: Any) -> None:
         scene.frame_start, scene.frame_end = self.frame_start, self.frame_end
         scene.render.fps, scene.render.fps_base = self.fps, self.fps_base
+        scene.render.resolution_x, scene.render.resolution_y = self.resolution
+        scene.camera = self.camera
 
 
 @dataclass
@@ -101,6 +111,7 @@ class ImportResult:
     frames: int
     frame_start: int
     notes: list[str] = field(default_factory=list)
+    camera: Any = None
 
 
 def _file_counts(params: FlameParams) -> dict[str, int]:
@@ -147,22 +158,37 @@ def import_sequence(
     keyframe_shape: bool = True,
     interpolation: str = "LINEAR",
     progress: Any = None,
+    camera_motion: str = "HEAD",
 ) -> ImportResult:
-    """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing)."""
+    """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing).
+
+    A sequence with cameras (metrical-tracker, IMavatar) has its camera motion keyed as the head's rotation
+    and translation (``camera_motion='HEAD'``) or as a new camera parented to the head (``'CAMERA'``).
+    """
     scene = context.scene
-    seq, new_fps, note = timed_for_scene(seq, scene, fps_mode)
-    notes = [note] if note else []
-    n = len(seq)
-    frames = frame_start + np.arange(n, dtype=np.float64)
-    params = seq.params
     prefs = get_preferences(context)
     created = head is None
     scene_before = _SceneState.of(scene)
     head_before = None if head is None else _HeadState.of(head)
     if head is None:
         head = create_head(context, "", 0, 0)
+    camera = None
     try:
         full = models.get_model(models.resolve_path(head.flame.model_path, prefs), None, None, prefs)
+        cameras = None
+        if has_cameras(seq):
+            if camera_motion == "HEAD":
+                seq = head_motion(seq, full)
+            elif camera_motion == "CAMERA":
+                cameras = sequence_cameras(seq)
+            else:
+                raise FlameError(f"camera_motion must be 'HEAD' or 'CAMERA', not {camera_motion!r}")
+        source_times = seq.times
+        timed, new_fps, note = timed_for_scene(seq, scene, fps_mode)
+        notes = [note] if note else []
+        n = len(timed)
+        frames = frame_start + np.arange(n, dtype=np.float64)
+        params = timed.params
         _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
         settings = head.flame
         shape = param_channels.field_values(params, "shape", len(settings.shape))
@@ -179,6 +205,17 @@ def import_sequence(
                              for j, (p, i) in enumerate(keys)]
             else:
                 remove = keys
+        if cameras is not None:
+            if timed is seq or source_times is None:
+                camera_frames = frame_start + np.arange(len(cameras), dtype=np.float64)
+            else:  # resampled: each tracked frame at its own time on the scene's frame grid
+                camera_frames = frame_start + (source_times - source_times[0]) * scene_fps(scene)
+            camera = add_tracked_camera(context, head, cameras, camera_frames, f"{head.name} Camera")
+            scene.render.resolution_x, scene.render.resolution_y = cameras[0].size
+            if scene.camera is None:
+                scene.camera = camera
+            notes.append(f"the camera motion is on {camera.name}; render size set to "
+                         f"{cameras[0].width}x{cameras[0].height}")
         animation.write_keyframes(head, channels, interpolation=interpolation, remove=remove,
                                   action_name=f"{head.name} Sequence", progress=progress)
         scene.frame_start = int(frames[0])
@@ -186,6 +223,8 @@ def import_sequence(
         if new_fps is not None:
             set_scene_fps(scene, new_fps)
     except BaseException:
+        if camera is not None:
+            remove_camera(camera)
         scene_before.restore(scene)
         if created:
             mesh = head.data
@@ -197,7 +236,7 @@ def import_sequence(
         raise
     scene.frame_set(scene.frame_current)
     evaluate.safe_evaluate(head, force=True)
-    return ImportResult(head, n, frame_start, notes)
+    return ImportResult(head, n, frame_start, notes, camera)
 
 
 def _selected_path(operator: Any) -> str:
@@ -232,8 +271,8 @@ class _Progress:
 
 
 class FLAME_OT_import_sequence(bpy.types.Operator, ImportHelper):  # type: ignore[misc]
-    """Import a FLAME parameter sequence (VHAP, GaussianAvatars, oxigaf, DECA/EMOCA, SMIRK, per-frame folders) \
-as keyframes on a head"""
+    """Import a FLAME parameter sequence (VHAP, GaussianAvatars, oxigaf, DECA/EMOCA, SMIRK, metrical-tracker, \
+IMavatar, torch files, per-frame folders) as keyframes on a head"""
 
     bl_idname = "flame.import_sequence"
     bl_label = "Import FLAME Sequence"
@@ -263,6 +302,15 @@ as keyframes on a head"""
         "(it is always keyed per frame when it changes)",
         default=True,
     )
+    camera_motion: EnumProperty(  # type: ignore[valid-type]
+        name="Camera Motion",
+        description="How a tracked camera motion (metrical-tracker, IMavatar) is imported",
+        items=[
+            ("HEAD", "Head", "Key the head's rotation and translation so a still camera sees it as tracked"),
+            ("CAMERA", "Camera", "Keep the head still and key a new camera, parented to the head, as tracked"),
+        ],
+        default="HEAD",
+    )
     target: EnumProperty(  # type: ignore[valid-type]
         name="Head", description="Head the sequence is keyed on",
         items=[
@@ -290,7 +338,7 @@ as keyframes on a head"""
             with _Progress(context) as progress:
                 result = import_sequence(
                     context, seq, head=head, frame_start=self.frame_start, fps_mode=self.fps_mode,
-                    keyframe_shape=self.keyframe_shape, progress=progress,
+                    keyframe_shape=self.keyframe_shape, progress=progress, camera_motion=self.camera_motion,
                 )
         except (FlameError, OSError) as exc:
             message = str(exc)

@@ -7,6 +7,7 @@
 """
 
 from ..errors import SequenceFileError
+from .cameras import has_cameras, head_motion, sequence_cameras, view_camera
 from .core import FlameSequence
 from .files import FORMATS, detect_format, load_sequence, save_sequence
 from .resample import axis_angle_to_quaternion, quaternion_to_axis_angle, resample_params, slerp
@@ -18,10 +19,14 @@ __all__ = [
     "SequenceFileError",
     "axis_angle_to_quaternion",
     "detect_format",
+    "has_cameras",
+    "head_motion",
     "load_sequence",
     "quaternion_to_axis_angle",
     "resample_params",
     "save_sequence",
+    "sequence_cameras",
     "slerp",
     "vhap_keys",
+    "view_camera",
 ]

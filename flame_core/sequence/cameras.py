@@ -88,6 +88,15 @@ def view_camera(seq: FlameSequence, frame: int = 0, size: Sequence[int] | None =
     return Camera(k[0, 0], k[1, 1], k[0, 2], k[1, 2], w, h, VIEW_R, np.zeros(3))
 
 
+def _fitted(params: FlameParams, model: FlameModel) -> FlameParams:
+    """``params`` with the coefficients the model has (the rest cannot move its joints)."""
+    values = params.to_dict()
+    for name, count in (("shape", model.n_shape), ("expression", model.n_expression)):
+        if values.get(name) is not None:
+            values[name] = values[name][..., :count]
+    return FlameParams(**values)
+
+
 def head_motion(seq: FlameSequence, model: FlameModel) -> FlameSequence:
     """The sequence with its camera motion moved onto the head's rotation and translation.
 
@@ -102,7 +111,7 @@ def head_motion(seq: FlameSequence, model: FlameModel) -> FlameSequence:
     n = len(seq)
     own = np.zeros((n, 3)) if params.rotation is None else np.broadcast_to(params.rotation, (n, 3))
     shift = np.zeros((n, 3)) if params.translation is None else np.broadcast_to(params.translation, (n, 3))
-    joints = np.asarray(model.forward(params).joints, dtype=np.float64)
+    joints = np.asarray(model.forward(_fitted(params, model)).joints, dtype=np.float64)
     root = joints.reshape(n, -1, 3)[:, 0] - shift  # the posed root joint is J + translation
     rotation = VIEW_R @ R @ axis_angle_to_matrix(own)
     translation = np.einsum("ij,tj->ti", VIEW_R, np.einsum("tij,tj->ti", R, root + shift) + t) - root
