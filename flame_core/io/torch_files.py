@@ -25,6 +25,7 @@ import math
 import pickle
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 #: The first bytes of a legacy stream pickled at protocol 2 (``torch.save``'s default).
 LEGACY_PREFIX = b"\x80\x02\x8a\x0a" + MAGIC_NUMBER.to_bytes(10, "little")
+#: The magic number as pickled (LONG1), found near the start of a legacy stream at any protocol.
+_MAGIC_BYTES = b"\x8a\x0a" + MAGIC_NUMBER.to_bytes(10, "little")
 #: Arrays built from one file may hold this many times the file's bytes, plus MIN_BUDGET bytes.
 EXPANSION = 4
 MIN_BUDGET = 1 << 24
@@ -95,7 +98,7 @@ class Storage:
     key: str
     type: StorageType
     numel: int
-    data: bytes | None = None
+    data: bytes | memoryview | None = None
 
 
 @dataclass
@@ -159,6 +162,8 @@ class TorchUnpickler(safe_pickle.RestrictedUnpickler):
             raise ModelFileError(self.path, "unknown persistent id", expected="('storage', type, key, location, "
                                  "numel[, view])", found=_short(pid))
         kind, key, numel = pid[1], _text(pid[2]), pid[4]
+        if not isinstance(key, str) or not key or "/" in key:
+            raise ModelFileError(self.path, "bad storage key", expected="a name without '/'", found=_short(key))
         if isinstance(kind, TorchDType):
             kind = kind.storage
         if not isinstance(kind, StorageType):
@@ -310,7 +315,7 @@ def read_legacy(data: bytes, path: str | Path | None, budget: _Budget, depth: in
         return _resolve(obj, path, budget, {})
 
 
-def _native(raw: bytes, kind: StorageType, order: str) -> bytes:
+def _native(raw: bytes | memoryview, kind: StorageType, order: str) -> bytes | memoryview:
     """Storage bytes in little-endian order (the order the storage types are declared in)."""
     if order == "<" or kind.dtype.itemsize == 1:
         return raw
@@ -339,13 +344,28 @@ def read_zip(path: str | Path, data: bytes, budget: _Budget) -> Any:
                                      expected="stored members no larger than the file",
                                      found=f"{info.file_size} bytes, compression {info.compress_type}")
 
+        def member(info: zipfile.ZipInfo) -> memoryview:
+            """A stored member's bytes as a view of the file (no copy), its CRC checked."""
+            head = data[info.header_offset : info.header_offset + 30]
+            if len(head) != 30 or not head.startswith(b"PK\x03\x04"):
+                raise ModelFileError(path, "broken archive entry", key=info.filename, expected="a local file header")
+            name_len, extra_len = struct.unpack("<HH", head[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            if start + info.file_size > len(data):
+                raise ModelFileError(path, "truncated archive entry", key=info.filename,
+                                     expected=f"{info.file_size} bytes")
+            view = memoryview(data)[start : start + info.file_size]
+            if zlib.crc32(view) != info.CRC:
+                raise ModelFileError(path, "archive entry fails its checksum", key=info.filename)
+            return view
+
         def record(name: str) -> str | None:
             info = by_name.get(prefix + name)
             if info is None:
                 return None
             if info.file_size > MAX_RECORD_BYTES:
                 raise ModelFileError(path, "record too large", key=name, expected=f"<= {MAX_RECORD_BYTES} bytes")
-            return archive.read(info).decode("ascii").strip()
+            return bytes(member(info)).decode("ascii").strip()
 
         order = record("byteorder") or "little"
         if order not in ("little", "big"):
@@ -360,7 +380,7 @@ def read_zip(path: str | Path, data: bytes, budget: _Budget) -> Any:
                 raise ModelFileError(path, "bad archive record", key=name, expected="a number", found=repr(text))
         record(".data/serialization_id")
 
-        def storage_bytes(storage: Storage) -> bytes:
+        def storage_bytes(storage: Storage) -> bytes | memoryview:
             name = f"{prefix}data/{storage.key}"
             info = by_name.get(name)
             nbytes = storage.numel * storage.type.dtype.itemsize
@@ -371,9 +391,9 @@ def read_zip(path: str | Path, data: bytes, budget: _Budget) -> Any:
                 raise ModelFileError(path, "storage size differs from its record", key=f"data/{storage.key}",
                                      expected=f"{nbytes} bytes ({storage.numel} x {storage.type.name})",
                                      found=f"{info.file_size} bytes")
-            return _native(archive.read(info), storage.type, "<" if order == "little" else ">")
+            return _native(member(info), storage.type, "<" if order == "little" else ">")
 
-        payload = archive.read(by_name[pickles[0]])
+        payload = bytes(member(by_name[pickles[0]]))
         return TorchUnpickler(io.BytesIO(payload), path, budget, storages=storage_bytes).load()
 
 
@@ -401,7 +421,7 @@ def _errors(path: str | Path | None) -> Iterator[None]:
 
 def is_torch_bytes(head: bytes) -> bool:
     """Whether a file's first bytes are a legacy torch stream or a torch zip archive."""
-    if head.startswith(LEGACY_PREFIX):
+    if head[:1] == b"\x80" and _MAGIC_BYTES in head[:40]:
         return True
     if head.startswith(b"PK\x03\x04") and len(head) >= 30:
         length = int.from_bytes(head[26:28], "little")
@@ -416,7 +436,7 @@ def loads(data: bytes, path: str | Path | None) -> Any:
     budget = _Budget(len(data))
     if data.startswith(b"PK"):
         return read_zip(path if path is not None else "<bytes>", data, budget)
-    if data.startswith(LEGACY_PREFIX):
+    if data[:1] == b"\x80" and _MAGIC_BYTES in data[:40]:  # torch.save's legacy stream, at any protocol
         return read_legacy(data, path, budget)
     with _errors(path):
         return _resolve(TorchUnpickler(io.BytesIO(data), path, budget).load(), path, budget, {})

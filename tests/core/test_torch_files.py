@@ -71,11 +71,12 @@ def test_zip_archive(tmp_path, folder):
     check(torch_files.load(path), expected)
 
 
-@pytest.mark.parametrize("little_endian", [True, False])
-def test_legacy_stream(tmp_path, little_endian):
+@pytest.mark.parametrize(("little_endian", "protocol"), [(True, 2), (False, 2), (True, 4)])
+def test_legacy_stream(tmp_path, little_endian, protocol):
     obj, expected = sample()
     path = tmp_path / "x.pth"
-    path.write_bytes(tw.legacy_bytes(obj, little_endian=little_endian))
+    path.write_bytes(tw.legacy_bytes(obj, little_endian=little_endian, protocol=protocol))
+    assert torch_files.is_torch_bytes(path.read_bytes()[:512])
     check(torch_files.load(path), expected)
 
 

@@ -129,13 +129,14 @@ def _dump(obj: Any, keys: dict[int, tuple[str, Storage]] | None = None, legacy: 
     return buf.getvalue()
 
 
-def legacy_bytes(obj: Any, little_endian: bool = True) -> bytes:
-    """``torch.save(obj, f, _use_new_zipfile_serialization=False)``."""
+def legacy_bytes(obj: Any, little_endian: bool = True, protocol: int = 2) -> bytes:
+    """``torch.save(obj, f, _use_new_zipfile_serialization=False, pickle_protocol=protocol)``."""
     keys: dict[int, tuple[str, Storage]] = {}
     info = dict(SYS_INFO, little_endian=little_endian)
-    parts = [_dump(MAGIC_NUMBER), _dump(1001), _dump(info), _dump(obj, keys)]
+    parts = [_dump(MAGIC_NUMBER, protocol=protocol), _dump(1001, protocol=protocol), _dump(info, protocol=protocol),
+             _dump(obj, keys, protocol=protocol)]
     ordered = sorted(keys.values(), key=lambda kv: kv[0])
-    parts.append(_dump([k for k, _ in ordered]))
+    parts.append(_dump([k for k, _ in ordered], protocol=protocol))
     order = "<" if little_endian else ">"
     for _, storage in ordered:
         parts.append(struct.pack(order + "q", storage.numel))
