@@ -44,8 +44,16 @@ class Global:
         raise TypeError(f"{self.module}.{self.name} only stands in for a pickled name")
 
 
-REBUILD = Global("torch._utils", "_rebuild_tensor_v2")
-LOAD_FROM_BYTES = Global("torch.storage", "_load_from_bytes")
+_GLOBALS: dict[tuple[str, str], Global] = {}
+
+
+def global_name(module: str, name: str) -> Global:
+    """One object per name, so the pickler memoizes repeated names as torch's does."""
+    return _GLOBALS.setdefault((module, name), Global(module, name))
+
+
+REBUILD = global_name("torch._utils", "_rebuild_tensor_v2")
+LOAD_FROM_BYTES = global_name("torch.storage", "_load_from_bytes")
 
 
 @dataclass(eq=False)
@@ -84,7 +92,8 @@ class Tensor:
         return cls(Storage.of(array, type_name), 0, tuple(array.shape), strides)
 
     def __reduce__(self) -> Any:
-        return REBUILD, (self.storage, self.offset, self.size, self.stride, *self.args, collections.OrderedDict())
+        size, stride = tuple(list(self.size)), tuple(list(self.stride))  # new objects per tensor, as torch's
+        return REBUILD, (self.storage, self.offset, size, stride, *self.args, collections.OrderedDict())
 
 
 @dataclass(eq=False)
@@ -107,7 +116,12 @@ class TorchPickler(pickle._Pickler):  # type: ignore[name-defined]  # the pure-P
 
     def save(self, obj: Any, save_persistent_id: bool = True) -> None:
         if isinstance(obj, Global):
+            memo = self.memo.get(id(obj))
+            if memo is not None:
+                self.write(self.get(memo[0]))
+                return
             self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+            self.memoize(obj)
             return
         super().save(obj, save_persistent_id)
 
@@ -118,7 +132,7 @@ class TorchPickler(pickle._Pickler):  # type: ignore[name-defined]  # the pure-P
             key = str(len(self.keys)) if not self.legacy else str(140000000000000 + 64 * len(self.keys))
             self.keys[id(obj)] = (key, obj)
         key = self.keys[id(obj)][0]
-        pid = ("storage", Global("torch", obj.type_name), key, "cpu", obj.numel)
+        pid = ("storage", global_name("torch", obj.type_name), key, "cpu", obj.numel)
         return pid + (None,) if self.legacy else pid
 
 
