@@ -2,7 +2,8 @@
 
 One module per format: :mod:`.pkl` (official pickles, through the restricted unpickler of
 :mod:`.safe_pickle`), :mod:`.npz`, :mod:`.safetensors_io`, :mod:`.npy_folder`; plus :mod:`.obj` /
-:mod:`.uvs` (UV layouts), :mod:`.masks` and :mod:`.landmark_files`. :mod:`.layout` maps each
+:mod:`.uvs` (UV layouts), :mod:`.masks` and :mod:`.landmark_files`; :mod:`.torch_files` reads what
+``torch.save`` writes (and torch tensors inside pickles) without torch. :mod:`.layout` maps each
 format's arrays to a :class:`~flame_core.FlameModel` and back.
 """
 
