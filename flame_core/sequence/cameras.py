@@ -24,12 +24,13 @@ from ..camera import Camera
 from ..errors import FlameError
 from ..params import FlameParams
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from . import resample
 from .core import FlameSequence
 
 if TYPE_CHECKING:
     from ..model import FlameModel
 
-CAMERA_R = "camera_R"
+CAMERA_R = resample.CAMERA_R
 CAMERA_T = "camera_t"
 CAMERA_K = "camera_K"
 IMAGE_SIZE = "image_size"

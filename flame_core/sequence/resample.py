@@ -13,11 +13,14 @@ import numpy as np
 
 from ..errors import FlameError
 from ..params import FIELDS, FlameParams
+from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 if TYPE_CHECKING:
     from .core import FlameSequence
 
 _SMALL = 1e-12
+#: The per-frame camera rotations extra (see :mod:`.cameras`).
+CAMERA_R = "camera_R"
 
 
 def axis_angle_to_quaternion(rotvecs: np.ndarray) -> np.ndarray:
@@ -113,7 +116,8 @@ def resample_params(params: FlameParams, source_times: np.ndarray, target_times:
 
 
 def resample_sequence(seq: FlameSequence, fps: float, source_fps: float | None = None) -> FlameSequence:
-    """See :meth:`FlameSequence.resample`. Per-frame float extras are interpolated linearly, others nearest."""
+    """See :meth:`FlameSequence.resample`. Per-frame float extras are interpolated linearly (camera rotations
+    ``camera_R`` are slerped), others nearest."""
     fps = float(fps)
     if not (math.isfinite(fps) and fps > 0.0):
         raise FlameError(f"target fps must be a positive number, got {fps!r}")
@@ -140,6 +144,8 @@ def resample_sequence(seq: FlameSequence, fps: float, source_fps: float | None =
     for key, value in seq.extras.items():
         if key not in (seq.frame_keys or ()):
             extras[key] = value
+        elif key == CAMERA_R and value.shape[1:] == (3, 3):  # camera rotations: slerped, as the head's
+            extras[key] = axis_angle_to_matrix(_slerp_rotvecs(matrix_to_axis_angle(value), i, w))
         elif value.dtype.kind == "f":
             extras[key] = _lerp(value, i, w)
         else:

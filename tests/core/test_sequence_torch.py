@@ -192,6 +192,16 @@ def test_camera_readings_agree(tmp_path, small_model):
         assert np.allclose(view.project(posed[i])[0], cam.project(still[i])[0], atol=1e-6)
 
 
+def test_resampled_cameras_stay_rotations(tmp_path):
+    frames, truth = metrical_frames(np.random.default_rng(12), 5)
+    seq = load_sequence(write_checkpoints(tmp_path / "checkpoint", frames), fps=10)
+    fine = seq.resample(20)
+    cams = sequence_cameras(fine)  # every rotation valid (Camera checks it)
+    assert len(cams) == 9
+    assert np.allclose(cams[4].R, truth["R"][2], atol=1e-12)  # original frames kept exactly
+    assert np.allclose(cams[4].t, truth["t"][2], atol=1e-12)
+
+
 def test_head_motion_keeps_the_heads_own_pose(small_model):
     from flame_core.sequence import FlameSequence
 
