@@ -26,7 +26,7 @@ import pickle
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +132,7 @@ class TorchUnpickler(safe_pickle.RestrictedUnpickler):
     """
 
     def __init__(self, file: Any, path: str | Path | None, budget: _Budget, *, depth: int = 0,
-                 storages: Any = None, legacy: bool = False) -> None:
+                 storages: Callable[[Storage], bytes | memoryview] | None = None, legacy: bool = False) -> None:
         super().__init__(file, path)
         self.budget = budget
         self.depth = depth
@@ -438,8 +438,8 @@ def loads(data: bytes, path: str | Path | None) -> Any:
         return read_zip(path if path is not None else "<bytes>", data, budget)
     if data[:1] == b"\x80" and _MAGIC_BYTES in data[:40]:  # torch.save's legacy stream, at any protocol
         return read_legacy(data, path, budget)
-    with _errors(path):
-        return _resolve(TorchUnpickler(io.BytesIO(data), path, budget).load(), path, budget, {})
+    with _errors(path):  # a plain pickle: tensors in it have their bytes (``_load_from_bytes``), none is pending
+        return TorchUnpickler(io.BytesIO(data), path, budget).load()
 
 
 def load(path: str | Path) -> Any:
