@@ -189,6 +189,7 @@ def test_truncated_legacy_stream(tmp_path):
     ("pickled", "storages", "message"),
     [
         (pid_pickle("FloatStorage", "7", 4, 0, (4,), (1,)), {"0": b"\0" * 16}, "missing storage"),
+        (pid_pickle("FloatStorage", "../0", 4, 0, (4,), (1,)), {"0": b"\0" * 16}, "bad storage key"),
         (pid_pickle("FloatStorage", "0", 4, 0, (4,), (1,)), {"0": b"\0" * 12}, "storage size differs"),
         (pid_pickle("FloatStorage", "0", 4, 2, (4,), (1,)), {"0": b"\0" * 16}, "past its storage"),
         (pid_pickle("FloatStorage", "0", 4, 0, (2, 2), (3, 1)), {"0": b"\0" * 16}, "past its storage"),
