@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
+import pickletools
 import struct
 import zipfile
 import zlib
@@ -82,6 +83,7 @@ TORCH_DTYPES = {
     "short": "ShortStorage", "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage",
 }
 _REBUILDERS = ("_rebuild_tensor_v2", "_rebuild_tensor")
+_MEMO_PUTS = ("PUT", "BINPUT", "LONG_BINPUT")
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,17 @@ class TorchUnpickler(safe_pickle.RestrictedUnpickler):
     def __init__(self, file: Any, path: str | Path | None, budget: _Budget, *, depth: int = 0,
                  storages: Callable[[Storage], bytes | memoryview] | None = None, legacy: bool = False) -> None:
         super().__init__(file, path)
+        self.source = file
         self.budget = budget
         self.depth = depth
         self.storages = storages
         self.legacy = legacy
         self.seen: dict[str, Storage] = {}
+
+    def load(self) -> Any:
+        """The next pickle of the file, after its memo indices are checked (see :func:`check_memo`)."""
+        check_memo(self.source, self.path)
+        return super().load()
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "torch._utils" and name in _REBUILDERS:
@@ -202,6 +210,22 @@ class TorchUnpickler(safe_pickle.RestrictedUnpickler):
         if storage.data is None:
             return _Pending(storage, offset, size, stride)
         return tensor_array(storage, offset, size, stride, self.path, self.budget)
+
+
+def check_memo(file: Any, path: str | Path | None) -> None:
+    """Refuse a pickle whose memo indices exceed its opcode count (the C unpickler allocates up to the index).
+
+    Reads the pickle at ``file``'s position up to its STOP without building anything, then seeks back.
+    """
+    start = file.tell()
+    try:
+        for count, (op, arg, _) in enumerate(pickletools.genops(file), 1):
+            if op.name in _MEMO_PUTS and int(arg or 0) > count:
+                raise ModelFileError(path, "pickle memo index out of range", expected=f"<= {count}", found=str(arg))
+    except (ValueError, TypeError, EOFError) as exc:
+        raise ModelFileError(path, f"not a readable pickle ({exc})") from None
+    finally:
+        file.seek(start)
 
 
 def tensor_array(storage: Storage, offset: Any, size: Any, stride: Any, path: str | Path | None,

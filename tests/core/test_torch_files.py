@@ -274,6 +274,19 @@ def test_legacy_storage_key_not_in_the_object(tmp_path):
         torch_files.load(path)
 
 
+def test_memo_index_bomb_is_refused(tmp_path):
+    """A tiny pickle putting to memo slot 2**31 - 1 would make the C unpickler allocate gigabytes."""
+    pickled = b"\x80\x02K\x01r\xff\xff\xff\x7f."
+    path = tmp_path / "memo.pt"
+    path.write_bytes(zip_with_pickle(pickled))
+    with pytest.raises(ModelFileError, match="memo index out of range"):
+        torch_files.load(path)
+    head = tw._dump(tw.MAGIC_NUMBER) + tw._dump(1001) + tw._dump(tw.SYS_INFO)
+    path.write_bytes(head + pickled + tw._dump([]))
+    with pytest.raises(ModelFileError, match="memo index out of range"):
+        torch_files.load(path)
+
+
 def test_nested_load_from_bytes_is_bounded(tmp_path):
     inner = tw.FromBytes(tw.Storage.of(np.arange(3, dtype=np.int64)))
     level2 = tw.Global("torch.storage", "_load_from_bytes")
