@@ -25,6 +25,7 @@ import math
 import pickle
 import pickletools
 import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -219,10 +220,13 @@ def check_memo(file: Any, path: str | Path | None) -> None:
     """
     start = file.tell()
     try:
-        for count, (op, arg, _) in enumerate(pickletools.genops(file), 1):
-            if op.name in _MEMO_PUTS and int(arg or 0) > count:
-                raise ModelFileError(path, "pickle memo index out of range", expected=f"<= {count}", found=str(arg))
-    except (ValueError, TypeError, EOFError) as exc:
+        with warnings.catch_warnings():  # pickletools warns about odd escapes in text opcodes
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for count, (op, arg, _) in enumerate(pickletools.genops(file), 1):
+                if op.name in _MEMO_PUTS and int(arg or 0) > count:
+                    raise ModelFileError(path, "pickle memo index out of range", expected=f"<= {count}",
+                                         found=str(arg))
+    except (ValueError, TypeError, EOFError, UnicodeError) as exc:
         raise ModelFileError(path, f"not a readable pickle ({exc})") from None
     finally:
         file.seek(start)

@@ -305,3 +305,31 @@ def test_nested_load_from_bytes_is_bounded(tmp_path):
     path.write_bytes(tw._dump({"x": Nest(stream), "y": inner}))
     with pytest.raises(ModelFileError, match="nested too deeply"):
         torch_files.load(path)
+
+
+@pytest.mark.parametrize("container", ["zip", "legacy"])
+def test_mutated_files_end_in_flame_errors(container):
+    """Random byte flips, cuts and insertions (fixed seed): each read returns or raises a FlameError."""
+    obj, _ = sample()
+    del obj["nested"]  # tensors and containers only: the numpy arrays' own state is the pickle reader's concern
+    data = tw.zip_bytes(obj) if container == "zip" else tw.legacy_bytes(obj)
+    rng = np.random.default_rng(8)
+    outcomes = {"read": 0, "refused": 0}
+    for k in range(300):
+        mutated = bytearray(data)
+        for _ in range(int(rng.integers(1, 5))):
+            pos = int(rng.integers(0, len(mutated)))
+            op = int(rng.integers(0, 3))
+            if op == 0:
+                mutated[pos] = int(rng.integers(0, 256))
+            elif op == 1:
+                del mutated[pos : pos + int(rng.integers(1, 40))]
+            else:
+                mutated[pos:pos] = rng.integers(0, 256, int(rng.integers(1, 16)), dtype=np.uint8).tobytes()
+        try:
+            torch_files.loads(bytes(mutated), f"mutation-{k}")
+            outcomes["read"] += 1
+        except FlameError as exc:
+            assert f"mutation-{k}" in str(exc)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100
