@@ -25,7 +25,6 @@ import math
 import pickle
 import pickletools
 import struct
-import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -213,23 +212,80 @@ class TorchUnpickler(safe_pickle.RestrictedUnpickler):
         return tensor_array(storage, offset, size, stride, self.path, self.budget)
 
 
+def _opcode_table() -> dict[int, tuple[str, int]]:
+    """Opcode byte -> (name, argument size or one of pickletools' negative length codes)."""
+    table = {}
+    for op in pickletools.opcodes:
+        n = 0 if op.arg is None else op.arg.n
+        table[ord(op.code.encode("latin1"))] = (op.name, n)
+    return table
+
+
+_OPCODES = _opcode_table()
+_LENGTH_PREFIX = {pickletools.TAKEN_FROM_ARGUMENT1: (1, "<B"), pickletools.TAKEN_FROM_ARGUMENT4: (4, "<i"),
+                  pickletools.TAKEN_FROM_ARGUMENT4U: (4, "<I"), pickletools.TAKEN_FROM_ARGUMENT8U: (8, "<Q")}
+
+
 def check_memo(file: Any, path: str | Path | None) -> None:
     """Refuse a pickle whose memo indices exceed its opcode count (the C unpickler allocates up to the index).
 
-    Reads the pickle at ``file``'s position up to its STOP without building anything, then seeks back.
+    Walks the opcodes of the pickle at ``file``'s position (a ``BytesIO``) up to its STOP, decoding only
+    lengths and memo indices; the unpickler itself reports any other damage.
     """
-    start = file.tell()
+    data = file.getbuffer()
     try:
-        with warnings.catch_warnings():  # pickletools warns about odd escapes in text opcodes
-            warnings.simplefilter("ignore", DeprecationWarning)
-            for count, (op, arg, _) in enumerate(pickletools.genops(file), 1):
-                if op.name in _MEMO_PUTS and int(arg or 0) > count:
-                    raise ModelFileError(path, "pickle memo index out of range", expected=f"<= {count}",
-                                         found=str(arg))
-    except (ValueError, TypeError, EOFError, UnicodeError) as exc:
-        raise ModelFileError(path, f"not a readable pickle ({exc})") from None
+        index = _largest_memo_index(data, file.tell())
     finally:
-        file.seek(start)
+        del data
+    if index is not None:
+        raise ModelFileError(path, "pickle memo index out of range", expected=f"<= {index[1]}", found=str(index[0]))
+
+
+def _largest_memo_index(data: memoryview, pos: int) -> tuple[int, int] | None:
+    """(memo index, opcodes so far) of the first PUT beyond the opcode count, or None."""
+    end, count = len(data), 0
+    while pos < end:
+        name, n = _OPCODES.get(data[pos], ("?", 0))
+        pos += 1
+        count += 1
+        if name in ("STOP", "?"):
+            return None
+        if n >= 0:
+            if pos + n > end:
+                return None
+            index = data[pos] if name == "BINPUT" else None
+            if name == "LONG_BINPUT":
+                index = struct.unpack_from("<I", data, pos)[0]
+            if index is not None and index > count:
+                return index, count
+            pos += n
+        elif n == pickletools.UP_TO_NEWLINE:
+            for _ in range(2 if name in ("GLOBAL", "INST") else 1):
+                stop = _find_newline(data, pos, end)
+                if name == "PUT":
+                    text = bytes(data[pos:stop]).strip()
+                    if not text.isdigit():
+                        return None
+                    if int(text) > count:
+                        return int(text), count
+                pos = stop + 1
+        else:
+            size, fmt = _LENGTH_PREFIX[n]
+            if pos + size > end:
+                return None
+            pos += size + struct.unpack_from(fmt, data, pos)[0]
+    return None
+
+
+def _find_newline(data: memoryview, pos: int, end: int) -> int:
+    """Index of the next newline at or after ``pos`` (``end`` when there is none)."""
+    step = 4096
+    while pos < end:
+        found = bytes(data[pos : pos + step]).find(b"\n")
+        if found >= 0:
+            return pos + found
+        pos += step
+    return end
 
 
 def tensor_array(storage: Storage, offset: Any, size: Any, stride: Any, path: str | Path | None,
