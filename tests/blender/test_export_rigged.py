@@ -1,0 +1,125 @@
+"""flame.export_rigged: a skinned, blend-shaped engine asset, read back through Blender's importers."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+from helpers import add_head, blender_axes
+
+FRAMES = 40
+CHECK = (1, 7, 23, 40)
+
+
+def performance_head(fc, tmp_path, frames: int = FRAMES):
+    """The demo head keyed with a generated performance of ``frames`` frames from frame 1."""
+    head = add_head()
+    bpy.context.scene.render.fps = 30
+    path = fc.save_sequence(fc.demo_sequence(frames, fps=30.0, seed=2), tmp_path / "performance.npz")
+    assert bpy.ops.flame.import_sequence(filepath=str(path), frame_start=1) == {"FINISHED"}
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, frames
+    return head
+
+
+def evaluated_world(obj, frame):
+    """Evaluated vertex positions of ``obj`` (modifiers, shape keys) at ``frame`` in world space."""
+    bpy.context.scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
+        mesh.vertices.foreach_get("co", co)
+    finally:
+        evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    return co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
+
+
+KEYS = (0, 1, 2, 3)  # shape keys whose positions identify a vertex (some coincide at rest: the lips)
+
+
+def mesh_rest(obj):
+    """Basis and the first expression keys of a re-imported mesh, world space, side by side (V, 3 * len(KEYS))."""
+    blocks = obj.data.shape_keys.key_blocks
+    matrix = np.array(obj.matrix_world)
+    out = []
+    for k in KEYS:
+        co = np.empty(3 * len(obj.data.vertices), dtype=np.float32)
+        blocks[k].data.foreach_get("co", co)
+        out.append(co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3])
+    return np.concatenate(out, axis=1)
+
+
+def split_index(split, original):
+    """For each vertex of ``split`` (a mesh re-imported with seams split), the original vertex at its place."""
+    distance = np.linalg.norm(split[:, None, :] - original[None, :, :], axis=-1) if len(split) < 1000 else None
+    if distance is not None:
+        return distance.argmin(axis=1)
+    index = np.empty(len(split), dtype=np.int64)
+    for start in range(0, len(split), 256):
+        block = split[start : start + 256]
+        d = np.linalg.norm(block[:, None, :] - original[None, :, :], axis=-1)
+        index[start : start + 256] = d.argmin(axis=1)
+        assert d.min(axis=1).max() < 1e-5
+    return index
+
+
+def rest_of(fc, head):
+    """What :func:`mesh_rest` reads, computed from the model for the head's identity."""
+    shape = np.array([c.value for c in head.flame.shape])
+    matrix = np.array(head.matrix_world)
+    out = []
+    for k in KEYS:
+        expression = np.eye(50)[k - 1] if k else np.zeros(50)
+        rest = blender_axes(fc.demo_model().forward(shape=shape, expression=expression).vertices).astype(np.float64)
+        out.append(rest @ matrix[:3, :3].T + matrix[:3, 3])
+    return np.concatenate(out, axis=1)
+
+
+def snapshot():
+    return {name: sorted(x.name for x in getattr(bpy.data, name))
+            for name in ("objects", "meshes", "armatures", "actions", "collections", "shape_keys")}
+
+
+def test_gltf_export_reimports_to_the_performance(fc, addon, tmp_path):
+    head = performance_head(fc, tmp_path)
+    expected = {f: evaluated_world(head, f) for f in CHECK}
+    before = snapshot()
+    scene = bpy.context.scene
+    scene.frame_set(5)
+    path = tmp_path / "head.glb"
+    assert bpy.ops.flame.export_rigged(filepath=str(path), preset="GLTF", expressions=50, correctives=True,
+                                       frame_start=1, frame_end=FRAMES) == {"FINISHED"}
+    report = addon.operators.export_rigged.last_report
+    assert report.frames == FRAMES and report.expressions == 50 and report.identity_change == 0.0
+    assert 0.0 <= report.deviation <= 1e-3
+    assert snapshot() == before and scene.frame_current == 5 and bpy.context.active_object == head
+    assert path.stat().st_size > 0
+
+    assert bpy.ops.import_scene.gltf(filepath=str(path)) == {"FINISHED"}
+    imported = [o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys is not None]
+    assert len(imported) == 1
+    mesh = imported[0]
+    names = [b.name for b in mesh.data.shape_keys.key_blocks]
+    assert len(names) == 1 + 50 + 36 and names[1].startswith("expression_001_smile")
+    assert [g.name for g in mesh.vertex_groups] == list(fc.JOINT_NAMES)
+    index = split_index(mesh_rest(mesh), rest_of(fc, head))  # glTF splits vertices along UV seams
+    for f in CHECK:
+        got = evaluated_world(mesh, f)
+        assert np.abs(got - expected[f][index]).max() <= report.deviation + 2e-5, f
+
+
+def test_kept_rig_is_driven_by_simple_expressions(fc, addon, tmp_path):
+    head = performance_head(fc, tmp_path)
+    expected = {f: evaluated_world(head, f) for f in CHECK}
+    assert bpy.ops.flame.export_rigged(filepath=str(tmp_path / "head.glb"), frame_start=1, frame_end=FRAMES,
+                                       keep=True) == {"FINISHED"}
+    rig = bpy.context.active_object
+    assert rig.type == "ARMATURE" and [b.name for b in rig.data.bones] == list(fc.JOINT_NAMES)
+    for bone in rig.data.bones:  # every bone's rest frame is FLAME's axes
+        np.testing.assert_allclose(np.array(bone.matrix_local)[:3, :3], blender_axes(np.eye(3)).T, atol=1e-6)
+    mesh = next(o for o in bpy.data.objects if o.parent == rig)
+    drivers = mesh.data.shape_keys.animation_data.drivers
+    assert len(drivers) == 36 and all(d.driver.is_simple_expression for d in drivers)
+    for f in CHECK:
+        assert np.abs(evaluated_world(mesh, f) - expected[f]).max() <= 2e-5, f
