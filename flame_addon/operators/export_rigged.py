@@ -104,7 +104,7 @@ def _build_armature(context: Any, name: str, rig: ee.RigAnimation, collection: A
     heads = evaluate.to_blender_axes(rig.rest_joints)
     try:
         bpy.ops.object.mode_set(mode="EDIT")
-        bones = []
+        bones: list[Any] = []
         for j, joint in enumerate(JOINT_NAMES):
             bone = data.edit_bones.new(joint)
             bone.head = heads[j].tolist()
@@ -119,7 +119,7 @@ def _build_armature(context: Any, name: str, rig: ee.RigAnimation, collection: A
         bpy.ops.object.mode_set(mode="OBJECT")
     finally:
         context.view_layer.objects.active = previous
-    for pose_bone in obj.pose.bones:
+    for pose_bone in obj.pose.bones:  # type: ignore[union-attr]
         pose_bone.rotation_mode = "QUATERNION"
     return obj
 
@@ -135,7 +135,7 @@ def _build_mesh(head: Any, name: str, rig: ee.RigAnimation, expression_names: li
     mesh.vertices.foreach_set("co", _blender(rig.rest_vertices))
     mesh.update()
     obj.parent = armature
-    modifier = obj.modifiers.new("Armature", "ARMATURE")
+    modifier: Any = obj.modifiers.new("Armature", "ARMATURE")
     modifier.object = armature
     obj.vertex_groups.clear()  # the head's region masks: only skinning weights go to engines
     for j, joint in enumerate(JOINT_NAMES):
@@ -153,7 +153,8 @@ def _build_mesh(head: Any, name: str, rig: ee.RigAnimation, expression_names: li
         block.slider_min, block.slider_max = -limit, limit
         block.data.foreach_set("co", _blender(rig.rest_vertices + offsets))
         block.value = 0.0
-    mesh.shape_keys.use_relative = True
+    key: Any = mesh.shape_keys
+    key.use_relative = True
     return obj
 
 
@@ -306,6 +307,7 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
     bl_options = {"REGISTER", "UNDO"}
 
     filename_ext = ".glb"
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})  # type: ignore[valid-type]
     filter_glob: StringProperty(default="*.glb;*.gltf;*.fbx", options={"HIDDEN"})  # type: ignore[valid-type]
     preset: EnumProperty(  # type: ignore[valid-type]
         name="Preset",
@@ -328,6 +330,9 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
     @classmethod
     def poll(cls, context: Any) -> bool:
         return evaluate.is_head(context.active_object) and context.mode == "OBJECT"
+
+    def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
+        return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
 
     def check(self, context: Any) -> bool:
         ext = PRESETS[self.preset][0]
