@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import bpy
 import numpy as np
 from helpers import add_head, blender_axes
@@ -123,3 +127,43 @@ def test_kept_rig_is_driven_by_simple_expressions(fc, addon, tmp_path):
     assert len(drivers) == 36 and all(d.driver.is_simple_expression for d in drivers)
     for f in CHECK:
         assert np.abs(evaluated_world(mesh, f) - expected[f]).max() <= 2e-5, f
+
+
+ENGINE = Path(__file__).resolve().parents[1] / "engine"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "engine"
+
+
+def run_engine_check(glb: Path, times: list[float], screenshot: Path) -> dict:
+    """The validator's report and three.js's vertex positions at ``times`` (tests/engine/check_gltf.mjs)."""
+    out = glb.with_suffix(".json")
+    subprocess.run(["node", str(ENGINE / "check_gltf.mjs"), str(glb), str(out), str(screenshot),
+                    *map(str, times)], check=True, timeout=600)
+    return json.loads(out.read_text())
+
+
+def test_threejs_plays_the_export_like_blender(fc, addon, tmp_path):
+    """The Khronos validator passes the .glb; three.js's skinned + morphed vertices match Blender's."""
+    head = performance_head(fc, tmp_path)
+    fps = bpy.context.scene.render.fps
+    expected = {f: evaluated_world(head, f) for f in CHECK}
+    glb = tmp_path / "head.glb"
+    assert bpy.ops.flame.export_rigged(filepath=str(glb), frame_start=1, frame_end=FRAMES) == {"FINISHED"}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / f"threejs_blender_{bpy.app.version[0]}.{bpy.app.version[1]}.png"
+    result = run_engine_check(glb, [(f - 1) / fps for f in CHECK], screenshot)
+    print(f"three.js screenshot: {screenshot}")
+    validation = result["validation"]
+    assert validation["errors"] == 0, validation["messages"]
+    three = result["three"]
+    assert result["errors"] == [] and three["morphTargets"] == 50 + 36
+    assert sorted(three["bones"]) == sorted(fc.JOINT_NAMES)
+
+    def blender(points):  # glTF is Y-up: (x, y, z) -> Blender (x, -z, y)
+        return blender_axes(np.asarray(points, dtype=np.float64).reshape(-1, 3))
+
+    rest = blender(three["rest"])
+    keys = [rest] + [rest + blender(m) if three["relative"] else blender(m) for m in three["morphs"]]
+    index = split_index(np.concatenate(keys, axis=1), rest_of(fc, head))
+    for f, positions in zip(CHECK, three["frames"], strict=True):
+        assert np.abs(blender(positions) - expected[f][index]).max() <= 1e-4, f
+    assert screenshot.stat().st_size > 1000
