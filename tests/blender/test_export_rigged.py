@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bpy
 import numpy as np
+import pytest
 from helpers import add_head, blender_axes
 
 FRAMES = 40
@@ -167,3 +168,54 @@ def test_threejs_plays_the_export_like_blender(fc, addon, tmp_path):
     for f, positions in zip(CHECK, three["frames"], strict=True):
         assert np.abs(blender(positions) - expected[f][index]).max() <= 1e-4, f
     assert screenshot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(("preset", "axes"), [("UNITY", ("-Z", "Y")), ("UNREAL", ("-Y", "Z"))])
+def test_fbx_presets_reimport_to_the_performance(fc, addon, tmp_path, preset, axes):
+    head = performance_head(fc, tmp_path)
+    expected = {f: evaluated_world(head, f) for f in CHECK}
+    path = tmp_path / f"{preset.lower()}.fbx"
+    before = snapshot()
+    assert bpy.ops.flame.export_rigged(filepath=str(path), preset=preset, expressions=20,
+                                       frame_start=1, frame_end=FRAMES) == {"FINISHED"}
+    assert snapshot() == before
+    report = addon.operators.export_rigged.last_report
+    names = set(bpy.data.objects.keys())
+    assert bpy.ops.import_scene.fbx(filepath=str(path), axis_forward=axes[0], axis_up=axes[1],
+                                    anim_offset=0.0) == {"FINISHED"}
+    new = [o for o in bpy.data.objects if o.name not in names]
+    armature = next(o for o in new if o.type == "ARMATURE")
+    assert {b.name for b in armature.data.bones} == set(fc.JOINT_NAMES)  # no leaf bones
+    mesh = next(o for o in new if o.type == "MESH")
+    assert len(mesh.data.shape_keys.key_blocks) == 1 + 20 + 36
+    for f in CHECK:
+        got = evaluated_world(mesh, f)
+        assert got.shape == expected[f].shape  # FBX keeps FLAME's vertices
+        assert np.abs(got - expected[f]).max() <= report.deviation + 2e-5, (preset, f)
+
+
+def test_changing_identity_is_reported(fc, addon, tmp_path):
+    head = performance_head(fc, tmp_path, frames=10)
+    head.flame.shape[0].value = 0.0
+    head.keyframe_insert("flame.shape[0].value", frame=1)
+    head.flame.shape[0].value = 2.0
+    head.keyframe_insert("flame.shape[0].value", frame=10)
+    assert bpy.ops.flame.export_rigged(filepath=str(tmp_path / "h.glb"), frame_start=1, frame_end=10) == {"FINISHED"}
+    report = addon.operators.export_rigged.last_report
+    assert report.identity_change == pytest.approx(2.0)
+    assert report.deviation > 1e-4  # the first frame's identity is kept; the cost is measured
+
+
+def test_errors_leave_the_scene_as_it_was(fc, addon, tmp_path):
+    head = performance_head(fc, tmp_path, frames=10)
+    before = snapshot()
+    (tmp_path / "taken.glb").mkdir()
+    for kwargs, message in ((dict(filepath=str(tmp_path / "a.glb"), frame_start=5, frame_end=2), "before start"),
+                            (dict(filepath=str(tmp_path / "missing" / "a.glb")), "does not exist"),
+                            (dict(filepath=str(tmp_path / "taken.glb")), "Cannot export")):
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.flame.export_rigged(**kwargs)
+        assert snapshot() == before and bpy.context.active_object == head
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="poll"):
+        bpy.ops.flame.export_rigged(filepath=str(tmp_path / "a.glb"))
