@@ -388,9 +388,9 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
         if built.rig.identity_change > 0.0:
             self.report({"WARNING"}, f"The identity changes over frames {self.frame_start}-{self.frame_end} "
                         f"(shape coefficients differ by up to {built.rig.identity_change:.4g}); the export keeps "
-                        f"frame {self.frame_start}'s, largest deviation {built.deviation * 1000:.3f} mm")
+                        f"frame {self.frame_start}'s, largest deviation {built.deviation * 1000:.3g} mm")
         self.report({"INFO"}, f"Exported {last_report.frames} frames of {head.name} to {filepath}; largest "
-                    f"deviation from FLAME {built.deviation * 1000:.4f} mm")
+                    f"deviation from FLAME {built.deviation * 1000:.3g} mm")
         return {"FINISHED"}
 
     def _keep(self, context: Any, built: Built, head: Any, collection: Any) -> None:
