@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +96,14 @@ class Built:
     expression_names: list[str]
 
 
-def _build_armature(context: Any, name: str, rig: ee.RigAnimation, collection: Any) -> Any:
+def _build_armature(context: Any, name: str, rig: ee.RigAnimation, export_scene: Any) -> Any:
     data = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, data)
-    collection.objects.link(obj)
-    previous = context.view_layer.objects.active
-    context.view_layer.objects.active = obj
+    export_scene.collection.objects.link(obj)
+    view_layer = export_scene.view_layers[0]
+    view_layer.objects.active = obj
     heads = evaluate.to_blender_axes(rig.rest_joints)
-    try:
+    with context.temp_override(scene=export_scene, view_layer=view_layer, active_object=obj, object=obj):
         bpy.ops.object.mode_set(mode="EDIT")
         bones: list[Any] = []
         for j, joint in enumerate(JOINT_NAMES):
@@ -117,21 +118,19 @@ def _build_armature(context: Any, name: str, rig: ee.RigAnimation, collection: A
                 bone.use_connect = False
             bones.append(bone)
         bpy.ops.object.mode_set(mode="OBJECT")
-    finally:
-        context.view_layer.objects.active = previous
     for pose_bone in obj.pose.bones:  # type: ignore[union-attr]
         pose_bone.rotation_mode = "QUATERNION"
     return obj
 
 
 def _build_mesh(head: Any, name: str, rig: ee.RigAnimation, expression_names: list[str], correctives: bool,
-                armature: Any, collection: Any) -> Any:
+                armature: Any, export_scene: Any) -> Any:
     mesh = head.data.copy()
     mesh.name = name
     if mesh.shape_keys is not None:
         raise FlameError(f"{head.name!r} has shape keys; a FLAME head's mesh should have none")
     obj = bpy.data.objects.new(name, mesh)
-    collection.objects.link(obj)
+    export_scene.collection.objects.link(obj)
     mesh.vertices.foreach_set("co", _blender(rig.rest_vertices))
     mesh.update()
     obj.parent = armature
@@ -203,12 +202,12 @@ def add_corrective_drivers(mesh_object: Any, armature: Any) -> None:
         driver.expression = ee.CORRECTIVE_EXPRESSIONS[k % 9]
 
 
-def remove_built(built: Built | None, collection: Any = None) -> None:
-    """Remove the objects, data and actions an export made."""
+def remove_built(built: Built | None, export_scene: Any = None) -> None:
+    """Remove the objects, data and actions an export made, and its scene."""
     if built is not None:
         _remove_objects([built.mesh_object, built.armature])
-    if collection is not None:
-        bpy.data.collections.remove(collection)
+    if export_scene is not None:
+        bpy.data.scenes.remove(export_scene)
 
 
 def _remove_objects(objs: list[Any]) -> None:
@@ -234,8 +233,8 @@ def _remove_objects(objs: list[Any]) -> None:
 
 
 def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expression: int, correctives: bool,
-          collection: Any) -> Built:
-    """The rig and mesh of ``head`` animated over the range, in ``collection`` (removed again on failure)."""
+          export_scene: Any) -> Built:
+    """The rig and mesh of ``head`` animated over the range, in ``export_scene`` (removed again on failure)."""
     frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
     model = evaluate.model_for(head)
     params = evaluate.model_params(model, param_channels.sample_params(context, head, frames))
@@ -246,9 +245,9 @@ def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expressio
     names = expression_key_names(model, rig.expression.shape[1])
     armature = mesh_object = None
     try:
-        armature = _build_armature(context, f"{head.name} Rig", rig, collection)
+        armature = _build_armature(context, f"{head.name} Rig", rig, export_scene)
         armature.matrix_world = head.matrix_world.copy()
-        mesh_object = _build_mesh(head, f"{head.name} Export", rig, names, correctives, armature, collection)
+        mesh_object = _build_mesh(head, f"{head.name} Export", rig, names, correctives, armature, export_scene)
         built = Built(armature, mesh_object, rig, worst, names)
         _animate(built, frames, correctives)
     except BaseException:
@@ -257,36 +256,44 @@ def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expressio
     return built
 
 
-def write(context: Any, built: Built, filepath: str, preset: str, frame_start: int, frame_end: int) -> None:
-    """Write the built objects with the preset's exporter (selection and frame range restored after)."""
-    scene = context.scene
-    view_layer = context.view_layer
-    selected = [o for o in context.selected_objects]
-    active = view_layer.objects.active
-    saved = (scene.frame_start, scene.frame_end, scene.frame_current)
-    try:
-        for obj in selected:
-            obj.select_set(False)
-        for obj in (built.armature, built.mesh_object):
-            obj.select_set(True)
-        view_layer.objects.active = built.armature
-        scene.frame_start, scene.frame_end = frame_start, frame_end
-        _, settings = PRESETS[preset]
-        if preset == "GLTF":
-            fmt = "GLTF_SEPARATE" if filepath.lower().endswith(".gltf") else "GLB"
-            result = bpy.ops.export_scene.gltf(filepath=filepath, **dict(settings, export_format=fmt))
-        else:
-            result = bpy.ops.export_scene.fbx(filepath=filepath, **settings)
-        if result != {"FINISHED"}:
-            raise FlameError(f"Blender's exporter did not write {filepath}")
-    finally:
-        scene.frame_start, scene.frame_end = saved[0], saved[1]
-        scene.frame_set(saved[2])
-        for obj in (built.armature, built.mesh_object):
-            obj.select_set(False)
-        for obj in selected:
-            obj.select_set(True)
-        view_layer.objects.active = active
+def export_scene_for(scene: Any, frame_start: int, frame_end: int) -> Any:
+    """A new scene with ``scene``'s frame rate and the range: the exporters sample it, the user's scene stays
+    untouched (no frame changes, no selection changes, no heads evaluated while sampling)."""
+    export_scene = bpy.data.scenes.new("FLAME Export")
+    export_scene.render.fps, export_scene.render.fps_base = scene.render.fps, scene.render.fps_base
+    export_scene.frame_start, export_scene.frame_end = frame_start, frame_end
+    export_scene.frame_current = frame_start
+    return export_scene
+
+
+def write(context: Any, built: Built, filepath: str, preset: str, export_scene: Any) -> None:
+    """Write the built objects (alone in ``export_scene``) with the preset's exporter."""
+    view_layer = export_scene.view_layers[0]
+    for obj in (built.armature, built.mesh_object):
+        obj.select_set(True, view_layer=view_layer)
+    view_layer.objects.active = built.armature
+    _, settings = PRESETS[preset]
+    if preset == "GLTF":
+        fmt = "GLTF_SEPARATE" if filepath.lower().endswith(".gltf") else "GLB"
+        run = partial(bpy.ops.export_scene.gltf, filepath=filepath, **dict(settings, export_format=fmt))
+    else:
+        run = partial(bpy.ops.export_scene.fbx, filepath=filepath, **settings)
+    window = context.window
+    if window is None:
+        with context.temp_override(scene=export_scene, view_layer=view_layer):
+            result = run()
+    else:  # the glTF exporter switches the window's scene itself: give it the export scene, then switch back
+        previous = window.scene
+        frame = (previous.frame_current, previous.frame_subframe)
+        window.scene = export_scene
+        try:
+            result = run()
+        finally:
+            window.scene = previous
+            if (previous.frame_current, previous.frame_subframe) != frame:
+                previous.frame_set(frame[0], subframe=frame[1])
+    if result != {"FINISHED"}:
+        raise FlameError(f"Blender's exporter did not write {filepath}")
 
 
 def _enable_exporter(preset: str) -> None:
@@ -362,24 +369,20 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
             self.report({"ERROR"}, f"Cannot export to {filepath}: the folder does not exist")
             return {"CANCELLED"}
         started = time.perf_counter()
-        collection = bpy.data.collections.new("FLAME Export")
-        scene.collection.children.link(collection)
+        export_scene = export_scene_for(scene, self.frame_start, self.frame_end)
         built = None
         try:
             _enable_exporter(self.preset)
             built = build(context, head, self.frame_start, self.frame_end, self.expressions, self.correctives,
-                          collection)
-            write(context, built, filepath, self.preset, self.frame_start, self.frame_end)
+                          export_scene)
+            write(context, built, filepath, self.preset, export_scene)
             if self.keep:
-                self._keep(context, built, head, collection)
+                self._keep(context, built, head, export_scene)
         except (FlameError, OSError, RuntimeError, ValueError) as exc:
-            remove_built(built, collection)
+            remove_built(built, export_scene)
             self.report({"ERROR"}, f"Cannot export {head.name}: {exc}")
             return {"CANCELLED"}
-        if not self.keep:
-            remove_built(built, collection)
-        else:
-            bpy.data.collections.remove(collection)
+        remove_built(None if self.keep else built, export_scene)
         last_report = ExportReport(
             filepath=filepath, frames=self.frame_end - self.frame_start + 1, expressions=len(built.expression_names),
             correctives=bool(self.correctives), deviation=built.deviation,
@@ -393,14 +396,14 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
                     f"deviation from FLAME {built.deviation * 1000:.3g} mm")
         return {"FINISHED"}
 
-    def _keep(self, context: Any, built: Built, head: Any, collection: Any) -> None:
+    def _keep(self, context: Any, built: Built, head: Any, export_scene: Any) -> None:
         if self.correctives:
             key = built.mesh_object.data.shape_keys
             animation.write_keyframes(key, [], remove=[(f'key_blocks["{n}"].value', 0) for n in ee.corrective_names()])
             add_corrective_drivers(built.mesh_object, built.armature)
         for obj in (built.armature, built.mesh_object):
             objects.link_beside(context, obj, head)
-            collection.objects.unlink(obj)
+            export_scene.collection.objects.unlink(obj)
         objects.select_only(context, built.armature)
 
 

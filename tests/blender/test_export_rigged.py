@@ -83,7 +83,7 @@ def rest_of(fc, head):
 
 def snapshot():
     return {name: sorted(x.name for x in getattr(bpy.data, name))
-            for name in ("objects", "meshes", "armatures", "actions", "collections", "shape_keys")}
+            for name in ("objects", "meshes", "armatures", "actions", "collections", "shape_keys", "scenes")}
 
 
 def test_gltf_export_reimports_to_the_performance(fc, addon, tmp_path):
