@@ -36,7 +36,7 @@ CORRECTIVE_RANGE = 2.0  # entries of R - I lie in [-2, 2]
 #: FBX: no leaf bones, deform bones only, baked animation with shape-key curves; Unity wants Y-up
 #: with the scale applied, Unreal Z-up (its importer converts), both in the FBX unit of centimetres.
 GLTF_SETTINGS: dict[str, Any] = dict(
-    export_format="GLB", use_selection=True, export_yup=True, export_apply=False,
+    export_format="GLB", use_selection=True, use_active_scene=True, export_yup=True, export_apply=False,
     export_skins=True, export_morph=True, export_morph_normal=False, export_animations=True,
     export_animation_mode="SCENE", export_force_sampling=True, export_frame_range=True,
     export_def_bones=True, export_current_frame=False, export_anim_scene_split_object=False,
