@@ -4,6 +4,8 @@ Engines skin with fixed bind joints: ``v = sum_j w_j M_j (rest + sum_k e_k E_k +
 ``M_j`` a bone's world transform times its inverse bind matrix. FLAME has the same structure, except
 that its joints move with the expression. This module turns FLAME parameters into that form:
 
+- each vertex keeps its 4 largest skinning weights (what glTF viewers blend), renormalised, unless asked
+  to keep all five;
 - the rest mesh is the identity (shape) with no expression; the bind joints are the identity's joints
   at the range's mean expression, so bone offsets stay small;
 - every bone's frame is FLAME's axes (an export armature whose bones all share the rest orientation
@@ -37,6 +39,9 @@ CORRECTIVE_EXPRESSIONS: tuple[str, ...] = (
     "2*(x*y+w*z)", "-2*(x*x+z*z)", "2*(y*z-w*x)",
     "2*(x*z-w*y)", "2*(y*z+w*x)", "-2*(x*x+y*y)",
 )
+
+#: Joints an engine blends per vertex (glTF's JOINTS_0, three.js, Unity's default quality).
+MAX_INFLUENCES = 4
 
 #: Frames evaluated together by :func:`engine_vertices` and :func:`deviation` (bounds memory).
 CHUNK_FRAMES = 64
@@ -104,6 +109,19 @@ def corrective_weights(quats: np.ndarray) -> np.ndarray:
     ], axis=-1)
 
 
+def limit_influences(weights: np.ndarray, count: int = MAX_INFLUENCES) -> np.ndarray:
+    """Skinning weights (V, J) keeping each vertex's ``count`` largest, renormalised to sum to 1."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape[1] <= count:
+        return w.copy()
+    order = np.argsort(-w, axis=1, kind="stable")
+    out = np.zeros_like(w)
+    rows = np.arange(len(w))[:, None]
+    out[rows, order[:, :count]] = w[rows, order[:, :count]]
+    total = out.sum(axis=1, keepdims=True)
+    return out / np.where(total > 0, total, 1.0)
+
+
 def _continuous(quats: np.ndarray) -> np.ndarray:
     """Flip quaternions (T, J, 4) so consecutive frames are on the same side (shortest interpolation)."""
     out = quats.copy()
@@ -126,12 +144,14 @@ def expression_joints(model: FlameModel) -> np.ndarray:
 
 
 def rig_animation(
-    model: FlameModel, params: FlameParams, n_expression: int, *, joint_translations: bool = True
+    model: FlameModel, params: FlameParams, n_expression: int, *, joint_translations: bool = True,
+    max_influences: int | None = MAX_INFLUENCES,
 ) -> RigAnimation:
     """The engine rig and its animation for ``params`` with a leading frame axis (T frames).
 
-    ``n_expression`` blend shapes are kept (at most the model's); coefficients past them are dropped
-    (:func:`deviation` measures what that costs).
+    ``n_expression`` blend shapes are kept (at most the model's); coefficients past them are dropped.
+    ``max_influences`` joints are kept per vertex (None: all five, for formats and engines that blend
+    more than four). :func:`deviation` measures what both cost.
     """
     n_frames = _frames(params)
     if isinstance(n_expression, bool) or not isinstance(n_expression, int | np.integer) or n_expression < 0:
@@ -171,7 +191,7 @@ def rig_animation(
         shape=shape,
         rest_vertices=rest_vertices,
         rest_joints=rest_joints,
-        weights=model.weights.astype(np.float64),
+        weights=limit_influences(model.weights, max_influences or N_JOINTS),
         parents=tuple(model.parents),
         expression_shapes=np.ascontiguousarray(model.exprdirs[:, :, :n_expr].transpose(2, 0, 1), dtype=np.float64),
         corrective_shapes=np.ascontiguousarray(model.posedirs.transpose(2, 0, 1), dtype=np.float64),

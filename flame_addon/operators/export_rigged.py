@@ -40,6 +40,7 @@ GLTF_SETTINGS: dict[str, Any] = dict(
     export_skins=True, export_morph=True, export_morph_normal=False, export_animations=True,
     export_animation_mode="SCENE", export_force_sampling=True, export_frame_range=True,
     export_def_bones=True, export_current_frame=False, export_anim_scene_split_object=False,
+    export_influence_nb=4, export_all_influences=False,
 )
 FBX_COMMON: dict[str, Any] = dict(
     use_selection=True, object_types={"ARMATURE", "MESH"}, add_leaf_bones=False, use_armature_deform_only=True,
@@ -54,6 +55,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                            bake_space_transform=False)),
     "UNREAL": (".fbx", dict(FBX_COMMON, axis_forward="-Y", axis_up="Z", apply_scale_options="FBX_SCALE_NONE")),
 }
+
+
+#: Joints blended per vertex: glTF viewers (three.js) blend four; FBX carries all five (Unreal blends
+#: eight, Unity as many as its quality settings allow). The deviation measures what a cut costs.
+MAX_INFLUENCES: dict[str, int | None] = {"GLTF": 4, "UNITY": None, "UNREAL": None}
 
 
 @dataclass
@@ -233,14 +239,14 @@ def _remove_objects(objs: list[Any]) -> None:
 
 
 def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expression: int, correctives: bool,
-          export_scene: Any) -> Built:
+          export_scene: Any, preset: str = "GLTF") -> Built:
     """The rig and mesh of ``head`` animated over the range, in ``export_scene`` (removed again on failure)."""
     frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
     model = evaluate.model_for(head)
     params = evaluate.model_params(model, param_channels.sample_params(context, head, frames))
     if len(head.data.vertices) != model.n_vertices:
         raise FlameError(f"the model has {model.n_vertices} vertices but {head.name!r} has {len(head.data.vertices)}")
-    rig = ee.rig_animation(model, params, n_expression)
+    rig = ee.rig_animation(model, params, n_expression, max_influences=MAX_INFLUENCES[preset])
     worst = float(ee.deviation(model, params, rig).max())
     names = expression_key_names(model, rig.expression.shape[1])
     armature = mesh_object = None
@@ -374,7 +380,7 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
         try:
             _enable_exporter(self.preset)
             built = build(context, head, self.frame_start, self.frame_end, self.expressions, self.correctives,
-                          export_scene)
+                          export_scene, self.preset)
             write(context, built, filepath, self.preset, export_scene)
             if self.keep:
                 self._keep(context, built, head, export_scene)

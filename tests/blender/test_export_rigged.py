@@ -43,6 +43,18 @@ def evaluated_world(obj, frame):
 KEYS = (0, 1, 2, 3)  # shape keys whose positions identify a vertex (some coincide at rest: the lips)
 
 
+def import_gltf(path):
+    """Import a .glb; returns its mesh with shape keys. Blender's importer limits each key's slider to
+    [its lowest weight, 1], which clamps weights above 1: widen the sliders as an artist would."""
+    names = {o.name for o in bpy.data.objects}
+    assert bpy.ops.import_scene.gltf(filepath=str(path)) == {"FINISHED"}
+    meshes = [o for o in bpy.data.objects if o.name not in names and o.type == "MESH" and o.data.shape_keys]
+    assert len(meshes) == 1
+    for block in meshes[0].data.shape_keys.key_blocks:
+        block.slider_min, block.slider_max = -10.0, 10.0
+    return meshes[0]
+
+
 def mesh_rest(obj):
     """Basis and the first expression keys of a re-imported mesh, world space, side by side (V, 3 * len(KEYS))."""
     blocks = obj.data.shape_keys.key_blocks
@@ -101,10 +113,7 @@ def test_gltf_export_reimports_to_the_performance(fc, addon, tmp_path):
     assert snapshot() == before and scene.frame_current == 5 and bpy.context.active_object == head
     assert path.stat().st_size > 0
 
-    assert bpy.ops.import_scene.gltf(filepath=str(path)) == {"FINISHED"}
-    imported = [o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys is not None]
-    assert len(imported) == 1
-    mesh = imported[0]
+    mesh = import_gltf(path)
     names = [b.name for b in mesh.data.shape_keys.key_blocks]
     assert len(names) == 1 + 50 + 36 and names[1].startswith("expression_001_smile")
     assert [g.name for g in mesh.vertex_groups] == list(fc.JOINT_NAMES)
@@ -219,3 +228,54 @@ def test_errors_leave_the_scene_as_it_was(fc, addon, tmp_path):
     bpy.context.view_layer.objects.active = None
     with pytest.raises(RuntimeError, match="poll"):
         bpy.ops.flame.export_rigged(filepath=str(tmp_path / "a.glb"))
+
+
+def synthetic_head(model_file, frames: int = 10):
+    """A head on the synthetic test model (joints move with expression, five joints per vertex), animated."""
+    path, _ = model_file
+    head = add_head(model_path=path)
+    for k, value in enumerate((0.8, -0.5, 0.3)):
+        head.flame.shape[k].value = value
+    for frame, (e0, e1, jaw, neck) in ((1, (-1.0, 0.5, 0.0, 0.0)), (frames, (1.5, -0.8, 0.3, -0.2))):
+        head.flame.expression[0].value, head.flame.expression[1].value = e0, e1
+        head.flame.jaw = (jaw, 0.05, 0.0)
+        head.flame.neck = (0.1, neck, 0.0)
+        head.keyframe_insert("flame.expression[0].value", frame=frame)
+        head.keyframe_insert("flame.expression[1].value", frame=frame)
+        head.keyframe_insert("flame.jaw", frame=frame)
+        head.keyframe_insert("flame.neck", frame=frame)
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, frames
+    return head
+
+
+def test_synthetic_model_with_moving_joints(addon, model_file, tmp_path):
+    """FBX keeps every influence: exact. glTF keeps four: the re-import equals the rig, and the rig differs
+    from FLAME by the deviation the export reports."""
+    head = synthetic_head(model_file)
+    frames = range(1, 11)
+    expected = {f: evaluated_world(head, f) for f in frames}
+    fbx = tmp_path / "head.fbx"
+    assert bpy.ops.flame.export_rigged(filepath=str(fbx), preset="UNREAL", frame_start=1, frame_end=10) == {"FINISHED"}
+    assert addon.operators.export_rigged.last_report.deviation <= 1e-5
+    names = {o.name for o in bpy.data.objects}
+    assert bpy.ops.import_scene.fbx(filepath=str(fbx), axis_forward="-Y", axis_up="Z", anim_offset=0.0) == {"FINISHED"}
+    mesh = next(o for o in bpy.data.objects if o.name not in names and o.type == "MESH")
+    for f in (1, 4, 10):
+        assert np.abs(evaluated_world(mesh, f) - expected[f]).max() <= 2e-5, f
+    bpy.data.objects.remove(mesh)
+
+    bpy.context.view_layer.objects.active = head
+    glb = tmp_path / "head.glb"
+    assert bpy.ops.flame.export_rigged(filepath=str(glb), frame_start=1, frame_end=10, keep=True) == {"FINISHED"}
+    report = addon.operators.export_rigged.last_report
+    rig = bpy.context.active_object
+    kept = next(o for o in bpy.data.objects if o.parent == rig and o.type == "MESH")
+    assert all(len(v.groups) <= 4 for v in kept.data.vertices)
+    ours = {f: evaluated_world(kept, f) for f in frames}
+    measured = max(np.linalg.norm(ours[f] - expected[f], axis=1).max() for f in frames)
+    assert report.deviation > 1e-4  # five joints blended as four
+    assert measured == pytest.approx(report.deviation, abs=2e-5)
+    imported = import_gltf(glb)
+    assert len(imported.data.vertices) == len(kept.data.vertices)  # the grid has no UV seams
+    for f in (1, 4, 10):
+        assert np.abs(evaluated_world(imported, f) - ours[f]).max() <= 2e-5, f
