@@ -12,6 +12,7 @@ from typing import Any
 import bpy
 
 from . import evaluate, followers, handlers, models, operators, preferences, properties, ui
+from .operators import export_rigged as export_rigged_ops
 from .operators import head as head_ops
 from .operators import landmarks as landmark_ops
 from .operators import params as params_ops
@@ -29,9 +30,11 @@ def register() -> None:
     landmark_ops.register()
     bpy.types.TOPBAR_MT_file_import.append(sequence_ops.menu_import)  # type: ignore[arg-type]
     bpy.types.TOPBAR_MT_file_export.append(sequence_ops.menu_export)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_export.append(export_rigged_ops.menu_export)  # type: ignore[arg-type]
 
 
 def unregister() -> None:
+    bpy.types.TOPBAR_MT_file_export.remove(export_rigged_ops.menu_export)  # type: ignore[arg-type]
     bpy.types.TOPBAR_MT_file_export.remove(sequence_ops.menu_export)  # type: ignore[arg-type]
     bpy.types.TOPBAR_MT_file_import.remove(sequence_ops.menu_import)  # type: ignore[arg-type]
     landmark_ops.unregister()

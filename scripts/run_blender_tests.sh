@@ -13,6 +13,7 @@ interpreters=(.venv/bin/python .venv/envs/blender-4.2/bin/python)
 # Blender 5.3 (CPython 3.13) too, when scripts/setup_env.sh found a Python 3.13 for it.
 [ -x .venv/envs/blender-5.3/bin/python ] && interpreters+=(.venv/envs/blender-5.3/bin/python)
 
+bash scripts/setup_engine.sh  # Chromium and tests/engine's npm packages for the engine checks
 .venv/bin/python scripts/build_extension.py --output-dir "$out" 2> >(grep -v "is ignored: it is neither" >&2)
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) platform=linux_x64 ;;

@@ -79,3 +79,21 @@ def test_scripts_report_bad_input_in_one_line(tmp_path):
     assert done.returncode != 0
     message = done.stderr.strip().splitlines()[-1]
     assert "missing.npz" in message and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("separator", [False, True])
+def test_export_rigged_script_writes_an_engine_file(tmp_path, sequence, separator):
+    import bpy
+
+    out = tmp_path / "head.fbx" if separator else tmp_path / "head.glb"
+    preset = ("--preset", "UNREAL") if separator else ()
+    done = run_script("example_export_rigged.py", str(sequence), str(out), "--expressions", "10", *preset,
+                      cwd=tmp_path, separator=separator)
+    assert done.returncode == 0, done.stderr
+    assert "largest deviation from FLAME" in done.stdout and out.stat().st_size > 0
+    if separator:
+        assert bpy.ops.import_scene.fbx(filepath=str(out)) == {"FINISHED"}
+    else:
+        assert bpy.ops.import_scene.gltf(filepath=str(out)) == {"FINISHED"}
+    mesh = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys is not None)
+    assert len(mesh.data.shape_keys.key_blocks) == 1 + 10 + 36
