@@ -53,11 +53,13 @@ def _stamp(path: str) -> float:
 
 
 #: Preference properties naming extra files, and the ``load_model`` keywords they feed.
-EXTRA_FILES = (("landmarks_path", "landmarks"), ("uv_path", "uvs"), ("masks_path", "masks"))
+EXTRA_FILES = (
+    ("landmarks_path", "landmarks"), ("uv_path", "uvs"), ("masks_path", "masks"), ("eyelids_path", "eyelids"),
+)
 
 
 def extra_files(preferences: Any | None) -> dict[str, str]:
-    """The landmark, UV and mask files set in the preferences, as ``load_model`` keywords."""
+    """The landmark, UV, mask and eyelid files set in the preferences, as ``load_model`` keywords."""
     extras: dict[str, str] = {}
     if preferences is None:
         return extras
@@ -68,11 +70,11 @@ def extra_files(preferences: Any | None) -> dict[str, str]:
     return extras
 
 
-def _load(path: str, extras: dict[str, str]) -> FlameModel:
-    """The whole model in a file (or the demo), float32, with the extra files attached."""
+def _load(path: str, extras: dict[str, str], teeth: bool) -> FlameModel:
+    """The whole model in a file (or the demo), float32, with the extra files attached (and VHAP's teeth)."""
     if not path:
         return flame_core.demo_model()
-    return flame_core.load_model(path, dtype=np.float32, **extras)  # type: ignore[arg-type]
+    return flame_core.load_model(path, dtype=np.float32, teeth=teeth, **extras)  # type: ignore[arg-type]
 
 
 def get_model(path: str, n_shape: int | None = None, n_expression: int | None = None,
@@ -83,7 +85,8 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
     missing file, :class:`FlameError` for a file that cannot be used and ``OSError`` for I/O errors.
     """
     extras = extra_files(preferences) if path else {}
-    source = (path or DEMO, *sorted(extras.items()))
+    teeth = bool(path) and bool(getattr(preferences, "teeth", False))
+    source = (path or DEMO, *sorted(extras.items()), teeth)
     stamp = tuple(_stamp(p) for p in (path, *sorted(extras.values()))) if path else ()
     full_key = (source, stamp, None, None)
     full = _cache.get(full_key)
@@ -92,7 +95,7 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
         if failure is not None:
             raise failure.with_traceback(None)
         try:
-            full = _load(path, extras)
+            full = _load(path, extras, teeth)
         except (FlameError, OSError) as exc:
             _failures[full_key] = exc
             while len(_failures) > CACHE_SIZE:
