@@ -72,7 +72,6 @@ def _add_loading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-expression", type=int, metavar="N", help="keep only the first N expression components")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="storage precision")
     parser.add_argument("--teeth", action="store_true", help="add VHAP's teeth (120 vertices; FLAME's mesh only)")
-    parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
 # --------------------------------------------------------------------------- info
@@ -209,6 +208,7 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--masks", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -285,7 +285,9 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     _add_loading_options(parser)
     parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
-    parser.add_argument("--masks", metavar="FILE", help="vertex masks to attach (FLAME_masks.pkl)")
+    parser.add_argument("--masks", metavar="FILE",
+                        help="masks to attach (FLAME_masks.pkl, or per-triangle FLAME_masks_triangles.npy)")
+    parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def _sample(args: argparse.Namespace) -> int:

@@ -270,3 +270,27 @@ def test_flame_param_npz_holds_eyelids_and_the_offsets(tmp_path):
     np.testing.assert_array_equal(out["dynamic_offset"][:, 5023:], 0.0)
     zeros = flame_param_arrays(FlameParams(jaw=[0.1, 0, 0]))
     assert zeros["eyelid_params"].shape == (1, 2) and not zeros["static_offset"].any()
+
+
+# ---------------------------------------------------------------------- command line
+def test_cli_applies_offsets_and_eyelids_and_refuses_teeth_on_the_demo(tmp_path, capsys, arrays):
+    from flame_core.cli import main
+
+    model_path = save_model(FlameModel(**arrays), tmp_path / "flame.npz")
+    a = vhap_arrays(np.random.default_rng(10), vertices=5143)
+    a["eyelid_params"][:] = 0.0  # the model has no eyelid shapes
+    np.savez(tmp_path / "seq.npz", **a)
+    assert main(["sample", str(model_path), str(tmp_path / "p.ply"), "-n", "50", "--teeth",
+                 "--sequence", str(tmp_path / "seq.npz"), "--frame", "-1", "--bound"]) == 0
+    with np.load(tmp_path / "flame_param.npz") as npz:
+        np.testing.assert_array_equal(npz["dynamic_offset"], a["dynamic_offset"][-1:])
+        np.testing.assert_array_equal(npz["static_offset"], a["static_offset"])
+        assert npz["eyelid_params"].shape == (1, 2)
+    capsys.readouterr()
+    assert main(["sample", str(model_path), str(tmp_path / "q.ply"), "-n", "50",
+                 "--sequence", str(tmp_path / "seq.npz")]) == 1
+    assert "load the model with teeth=True" in capsys.readouterr().err
+    assert main(["info", "--teeth"]) == 2  # info takes no loading options
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "r.ply"), "--teeth"]) == 1
+    assert "teeth need FLAME's mesh" in capsys.readouterr().err
