@@ -112,3 +112,26 @@ def test_failed_import_keeps_the_previous_offset(fc, addon, model_file, tmp_path
         bpy.ops.flame.import_sequence(filepath=str(bad))
     np.testing.assert_array_equal(addon.offsets.read(head), before)
     assert addon.animation.read_keyframes(head) == {}
+
+
+def test_triangle_masks_are_regions_and_vertex_groups(fc, model_file, tmp_path):
+    model_path, model = model_file
+    upper = np.nonzero(model.v_template[model.faces].mean(axis=1)[:, 1] > 0.04)[0]  # a band of the grid
+    assert 10 <= len(upper) < model.n_faces
+    path = tmp_path / "FLAME_masks_triangles.npy"
+    holder = np.empty((), dtype=object)
+    holder[()] = {"upper_band": upper}
+    np.save(path, holder, allow_pickle=True)
+    prefs = bpy.context.preferences.addons["bl_ext.user_default.flame_head"].preferences
+    prefs.masks_path = str(path)
+    head = add_head(model_path=model_path)
+    group = head.vertex_groups["upper_band"]
+    members = [v.index for v in head.data.vertices if any(g.group == group.index for g in v.groups)]
+    np.testing.assert_array_equal(members, np.unique(model.faces[upper]))
+    assert bpy.ops.flame.sample_points(count=300, seed=1, region="upper_band") == {"FINISHED"}
+    points = bpy.context.view_layer.objects.active
+    attr = points.data.attributes["face_index"]
+    face_index = np.empty(len(attr.data), dtype=np.int32)
+    attr.data.foreach_get("value", face_index)
+    assert len(face_index) == 300
+    assert np.isin(face_index, upper).all()
