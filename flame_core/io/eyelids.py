@@ -51,7 +51,8 @@ def load_eyelids(source: PathLike | Sequence[PathLike]) -> tuple[np.ndarray, str
 
 def _read(path: Path) -> np.ndarray:
     if not path.is_file():
-        raise ModelFileError(path, "no such file", expected="an eyelid blend shape (.npy, (V, 3))")
+        problem = "not a regular file" if path.exists() else "no such file"
+        raise ModelFileError(path, problem, expected="an eyelid blend shape (.npy, (V, 3))")
     if not read_head(path, 6).startswith(b"\x93NUMPY"):
         raise ModelFileError(path, "not a .npy array", expected="an eyelid blend shape (.npy, (V, 3))")
     with guard(path, None, "cannot read the array"):
