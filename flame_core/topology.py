@@ -13,7 +13,8 @@ indices stay in range and land in wrong places. Each kind carries enough structu
   scatter into dozens. Regions under :data:`MIN_REGION_SIZE` are not judged.
 - **Landmarks**: facial landmarks come in chains (jaw line, brows, eyes, lips, or a dense face
   cover), so on the template consecutive landmarks lie close together: the median step is at most
-  :data:`MAX_LANDMARK_STEP` of the template's size. On another mesh they jump across the head.
+  :data:`MAX_LANDMARK_STEP` of the template's size. On another mesh they jump across the head. Sets of
+  fewer than :data:`MIN_LANDMARKS` (a few hand-picked points need not form chains) are not judged.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MAX_REGION_PIECES = 4
 MIN_REGION_SIZE = 10
 #: Largest median distance between consecutive landmarks, as a share of the template's diagonal.
 MAX_LANDMARK_STEP = 0.1
+#: Smallest landmark set whose chains are judged.
+MIN_LANDMARKS = 20
 
 
 def edges(faces: np.ndarray) -> np.ndarray:
@@ -106,7 +109,7 @@ def misfit_regions(faces: np.ndarray, n_vertices: int, regions: Mapping[str, np.
 
 def landmark_step(points: np.ndarray, template: np.ndarray) -> float:
     """Median distance between consecutive landmarks (L, 3), as a share of the template's diagonal."""
-    if len(points) < 3:
+    if len(points) < MIN_LANDMARKS:
         return 0.0
     size = float(np.linalg.norm(template.max(axis=0) - template.min(axis=0))) or 1.0
     return float(np.median(np.linalg.norm(np.diff(points, axis=0), axis=1))) / size

@@ -123,3 +123,10 @@ def test_landmarks(tmp_path, demo, other):
     # the embedding objects are checked too, with their contour
     with pytest.raises(ModelFileError, match="landmarks were not made"):
         attach(other, landmarks=lmk)
+
+
+def test_a_few_hand_picked_landmarks_are_not_judged(tmp_path, other):
+    path = tmp_path / "five.npz"
+    np.savez(path, lmk_face_idx=np.array([0, 5000, 9000, 100, 7000]), lmk_b_coords=np.full((5, 3), 1 / 3),
+             landmark_indices=np.arange(5))
+    assert attach(other, landmarks=path).landmarks.count == 5
