@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
+
 import bpy
 import numpy as np
 import pytest
@@ -135,3 +138,45 @@ def test_triangle_masks_are_regions_and_vertex_groups(fc, model_file, tmp_path):
     attr.data.foreach_get("value", face_index)
     assert len(face_index) == 300
     assert np.isin(face_index, upper).all()
+
+
+def _prefs():
+    return bpy.context.preferences.addons["bl_ext.user_default.flame_head"].preferences
+
+
+def test_eyelid_shapes_from_the_preferences(fc, model_file, tmp_path):
+    model_path, model = model_file
+    dirs = np.zeros((model.n_vertices, 3, 2))
+    for side, seed in enumerate((20, 150)):
+        patch = np.unique(model.faces[np.isin(model.faces, seed).any(axis=1)])
+        dirs[patch, 1, side] = -0.01
+    np.save(tmp_path / "l_eyelid.npy", dirs[:, :, 0])
+    np.save(tmp_path / "r_eyelid.npy", dirs[:, :, 1])
+    _prefs().eyelids_path = str(tmp_path / "l_eyelid.npy")
+    head = add_head(model_path=model_path)
+    rest = mesh_positions(head).copy()
+    head.flame.eyelids = (0.0, 1.0)
+    moved = np.abs(mesh_positions(head) - rest).max(axis=1)
+    np.testing.assert_allclose(mesh_positions(head) - rest, blender_axes(dirs[:, :, 1]), atol=1e-6)
+    assert moved.max() > 5e-3
+
+
+def test_teeth_from_the_preferences(fc, addon, tmp_path):
+    teeth = importlib.import_module(f"{fc.__name__}.teeth")
+    rng = np.random.default_rng(5)
+    n = 5023
+    faces = [[a, b, 0] for ring in (teeth.UPPER_LIP_RING, teeth.LOWER_LIP_RING) for a, b in itertools.pairwise(ring)]
+    faces += [[i, i + 1, i + 2] for i in range(0, n - 2, 2)]  # FLAME's lip rings are paths along the edges
+    weights = rng.random((n, 5))
+    model = fc.FlameModel(
+        v_template=rng.normal(size=(n, 3)) * 0.1, faces=np.array(faces), shapedirs=rng.normal(size=(n, 3, 4)) * 1e-3,
+        exprdirs=rng.normal(size=(n, 3, 3)) * 1e-3, posedirs=np.zeros((n, 3, 36)),
+        j_regressor=np.full((5, n), 1.0 / n), weights=weights / weights.sum(axis=1, keepdims=True),
+    )
+    path = fc.save_model(model, tmp_path / "flame_like.npz")
+    _prefs().teeth = True
+    head = add_head(model_path=str(path))
+    assert len(head.data.vertices) == 5143 and "teeth" in head.vertex_groups
+    a = vhap_file(tmp_path / "flame_param.npz", np.random.default_rng(6), offset_vertices=5143)
+    import_file(tmp_path / "flame_param.npz", frame_start=1)
+    np.testing.assert_array_equal(addon.offsets.read(head), a["static_offset"][0])
