@@ -126,6 +126,11 @@ class FlameModel:
             landmarks.check_faces(len(self.faces))
         self.landmarks = landmarks
         self.metadata: dict[str, str] = dict(metadata or {})
+        added = str(self.metadata.get(ADDED_VERTICES_KEY, "0"))
+        if not added.isdigit() or int(added) >= n_verts:
+            check.fail(f"metadata/{ADDED_VERTICES_KEY}", "not a count of added vertices", f"0..{n_verts - 1}",
+                       repr(added)[:40])
+        self._n_added = int(added)
         # Every array handed out (``faces``, ``v_template``, ``arrays()``, ...) is a view of these: keep them
         # read-only views, so that no caller can change the model (and its cached identity) in place.
         for name in ("faces", "_template", "_shape_basis", "_frame_basis", "j_regressor", "_weights_t",
@@ -144,10 +149,7 @@ class FlameModel:
     @property
     def n_added_vertices(self) -> int:
         """Vertices appended after the model's own (120 with VHAP's teeth, else 0)."""
-        try:
-            return max(0, int(self.metadata.get(ADDED_VERTICES_KEY, "0")))
-        except ValueError:
-            return 0
+        return self._n_added
 
     @property
     def n_base_vertices(self) -> int:

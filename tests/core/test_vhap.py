@@ -294,3 +294,9 @@ def test_cli_applies_offsets_and_eyelids_and_refuses_teeth_on_the_demo(tmp_path,
     capsys.readouterr()
     assert main(["sample", str(tmp_path / "r.ply"), "--teeth"]) == 1
     assert "teeth need FLAME's mesh" in capsys.readouterr().err
+
+
+def test_added_vertex_count_is_checked(arrays):
+    with pytest.raises(ModelFileError, match=r"teeth_vertices.*not a count of added vertices"):
+        FlameModel(**arrays, metadata={"teeth_vertices": "99999"})
+    assert FlameModel(**arrays, metadata={"teeth_vertices": "120"}).n_base_vertices == 5023 - 120
