@@ -405,10 +405,9 @@ class FlameModel:
         ``batch``: the frame axes the offsets must have (``()``: one offset for every frame; a
         leading axis of 1 is accepted for it).
         """
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ParamsError(f"{name} is not numeric: {exc}") from None
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            raise ParamsError(f"{name} must hold numbers, got {array.dtype}")
         n_verts = array.shape[-2] if array.ndim >= 2 else -1
         if array.ndim < 2 or array.shape[-1] != 3:
             raise ParamsError(f"{name} must have shape (..., V, 3), got {array.shape}")
@@ -425,10 +424,12 @@ class FlameModel:
         if not np.all(np.isfinite(array)):
             raise ParamsError(f"{name} contains non-finite values (NaN or inf)")
         flat = array.reshape(-1, n_verts, 3)
-        if n_verts < self.n_vertices:  # FLAME's vertices only: nothing added to the teeth
-            flat = np.concatenate([flat, np.zeros((len(flat), self.n_vertices - n_verts, 3))], axis=1)
-        joints = np.einsum("jv,fvd->fjd", self.j_regressor.astype(np.float64), flat).reshape(len(flat), -1)
-        planar = np.ascontiguousarray(flat.transpose(0, 2, 1), dtype=self.dtype).reshape(len(flat), -1)
+        # One copy into the planar layout; FLAME's vertices only (teeth model): the teeth get nothing.
+        planar = np.zeros((len(flat), 3, self.n_vertices), dtype=self.dtype)
+        planar[:, :, :n_verts] = flat.transpose(0, 2, 1)
+        joints = (planar.reshape(-1, self.n_vertices) @ self.j_regressor.T).astype(np.float64)
+        joints = joints.reshape(len(flat), 3, N_JOINTS).transpose(0, 2, 1).reshape(len(flat), -1)
+        planar = planar.reshape(len(flat), -1)
         if not batch:
             return planar[0], joints[0].reshape(N_JOINTS, 3)
         return planar, joints
