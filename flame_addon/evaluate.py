@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams
-from . import followers, models
+from . import followers, models, offsets
 from .preferences import get_preferences
 
 #: FLAME (x, y, z) -> Blender (x, -z, y) as a matrix acting on column vectors.
@@ -154,7 +154,10 @@ def model_for(obj: Any) -> FlameModel:
 
 
 def model_params(model: FlameModel, params: FlameParams) -> FlameParams:
-    """``params`` cut to the components the model has (values past them are ignored)."""
+    """``params`` cut to the components the model has (values past them, and eyelid weights on a model
+    without eyelid shapes, are ignored; the panel says so)."""
+    if params.eyelids is not None and not model.has_eyelids:
+        params = params.replace(eyelids=None)
     if all(v is None or v.shape[-1] <= size for v, size in ((params.shape, model.n_shape),
                                                              (params.expression, model.n_expression))):
         return params
@@ -179,6 +182,8 @@ def write_vertices(mesh: Any, vertices: np.ndarray) -> None:
 def _signature(obj: Any, fields: dict[str, np.ndarray], settings: Any) -> bytes:
     parts = [fields[f.name].tobytes() for f in FIELDS]
     parts.append(f"{settings.model_path}|{obj.data.as_pointer()}|{len(obj.data.vertices)}".encode())
+    if offsets.ATTRIBUTE in obj.data.attributes:
+        parts.append(offsets.read(obj).tobytes())  # type: ignore[union-attr]
     return b"\0".join(parts)
 
 
@@ -209,7 +214,7 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
             "(Object > Relations > Make Local > Selected Objects and Data)"
         )
     used = model_params(model, params)
-    output = model.forward(used)
+    output = model.forward(used, **offsets.forward_options(obj))
     write_vertices(mesh, output.vertices)
     _signatures[key] = signature
     _errors.pop(key, None)

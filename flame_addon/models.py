@@ -58,11 +58,13 @@ def _stamp(path: str) -> float:
 
 
 #: Preference properties naming extra files, and the ``load_model`` keywords they feed.
-EXTRA_FILES = (("landmarks_path", "landmarks"), ("uv_path", "uvs"), ("masks_path", "masks"))
+EXTRA_FILES = (
+    ("landmarks_path", "landmarks"), ("uv_path", "uvs"), ("masks_path", "masks"), ("eyelids_path", "eyelids"),
+)
 
 
 def extra_files(preferences: Any | None) -> dict[str, str]:
-    """The landmark, UV and mask files set in the preferences, as ``load_model`` keywords."""
+    """The landmark, UV, mask and eyelid files set in the preferences, as ``load_model`` keywords."""
     extras: dict[str, str] = {}
     if preferences is None:
         return extras
@@ -73,8 +75,9 @@ def extra_files(preferences: Any | None) -> dict[str, str]:
     return extras
 
 
-def _load(path: str, extras: dict[str, str]) -> FlameModel:
-    """The whole model in a file (or the demo), float32, with the extra files that can be read attached."""
+def _load(path: str, extras: dict[str, str], teeth: bool) -> FlameModel:
+    """The whole model in a file (or the demo), float32, with the extra files that can be read attached
+    (and VHAP's teeth when asked for)."""
     if not path:
         return flame_core.demo_model()
     model = flame_core.load_model(path, dtype=np.float32)
@@ -87,6 +90,10 @@ def _load(path: str, extras: dict[str, str]) -> FlameModel:
             _companion_problems[file] = str(exc) or type(exc).__name__
         else:
             _companion_problems.pop(file, None)
+    if teeth:
+        from ..flame_core.teeth import add_teeth
+
+        model = add_teeth(model)
     return model
 
 
@@ -118,7 +125,8 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
     missing file, :class:`FlameError` for a file that cannot be used and ``OSError`` for I/O errors.
     """
     extras = extra_files(preferences) if path else {}
-    source = (path or DEMO, *sorted(extras.items()))
+    teeth = bool(path) and bool(getattr(preferences, "teeth", False))
+    source = (path or DEMO, *sorted(extras.items()), teeth)
     stamp = (_stamp(path), *(_companion_stamp(p) for p in sorted(extras.values()))) if path else ()
     full_key = (source, stamp, None, None)
     full = _cache.get(full_key)
@@ -127,7 +135,7 @@ def get_model(path: str, n_shape: int | None = None, n_expression: int | None = 
         if failure is not None:
             raise failure.with_traceback(None)
         try:
-            full = _load(path, extras)
+            full = _load(path, extras, teeth)
         except (FlameError, OSError) as exc:
             _failures[full_key] = exc
             while len(_failures) > CACHE_SIZE:

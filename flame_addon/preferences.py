@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import bpy
-from bpy.props import IntProperty, StringProperty
+from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ..flame_core import N_EXPRESSION, N_SHAPE
 from .results import OperatorResult
@@ -77,8 +77,23 @@ class FLAME_AddonPreferences(bpy.types.AddonPreferences):
     )
     masks_path: StringProperty(  # type: ignore[valid-type]
         name="Mask File",
-        description="Optional vertex masks (FLAME_masks.pkl); each region becomes a vertex group",
+        description="Optional masks (FLAME_masks.pkl, or SMIRK's per-triangle FLAME_masks_triangles.npy); "
+        "each region becomes a vertex group and a sampling region",
         subtype="FILE_PATH",
+        update=_on_files_update,
+    )
+    eyelids_path: StringProperty(  # type: ignore[valid-type]
+        name="Eyelid Shapes",
+        description="Optional eyelid blend shapes driving the Eyelids parameter: l_eyelid.npy (r_eyelid.npy "
+        "beside it) or their folder",
+        subtype="FILE_PATH",
+        update=_on_files_update,
+    )
+    teeth: BoolProperty(  # type: ignore[valid-type]
+        name="Add Teeth (VHAP)",
+        description="Add VHAP/GaussianAvatars' 120 teeth vertices to the model file's mesh (FLAME's mesh only; "
+        "new heads get 5143 vertices, as GaussianAvatars' offsets and bound points expect)",
+        default=False,
         update=_on_files_update,
     )
     n_shape: IntProperty(  # type: ignore[valid-type]
@@ -105,10 +120,11 @@ class FLAME_AddonPreferences(bpy.types.AddonPreferences):
         from . import models
 
         problems = models.companion_problems(self)
-        for prop in ("landmarks_path", "uv_path", "masks_path"):
+        for prop in ("landmarks_path", "uv_path", "masks_path", "eyelids_path"):
             col.prop(self, prop)
             if prop in problems:
                 draw_problem(col, problems[prop])
+        col.prop(self, "teeth")
         col.separator()
         row = col.row(align=True)
         row.prop(self, "n_shape")

@@ -6,7 +6,8 @@ Data paths (stable; keyframe them from the UI or with ``obj.keyframe_insert``):
   component (``flame.n_shape`` / ``flame.n_expression`` items);
 - ``flame.rotation``, ``flame.neck``, ``flame.jaw``: axis-angle vectors in radians (shown in degrees);
 - ``flame.eyes``: left then right eye axis-angles (6 values, radians);
-- ``flame.translation``: metres, in FLAME's axes like the parameter files.
+- ``flame.translation``: metres, in FLAME's axes like the parameter files;
+- ``flame.eyelids``: left then right eyelid blend-shape weights (1: closed), for models with eyelid shapes.
 
 Update callbacks re-evaluate the mesh at once; animation playback is handled by the frame-change
 handler (the animation system does not call update callbacks). The values are library-overridable,
@@ -35,6 +36,8 @@ OVERRIDABLE: Any = {"LIBRARY_OVERRIDABLE"}
 ROTATION_SOFT_LIMIT = math.pi
 #: Soft slider range of the translation (metres).
 TRANSLATION_SOFT_LIMIT = 1.0
+#: Soft slider range of blend-shape weights (eyelids: 0 open, 1 closed).
+WEIGHT_SOFT_RANGE = (0.0, 1.0)
 _resizing: set[int] = set()
 
 
@@ -156,6 +159,14 @@ def _field_properties(field: Field) -> dict[str, Any]:
                 name=label, description=description, size=field.size,
                 subtype="XYZ" if field.size == 3 else "NONE", unit="ROTATION",
                 soft_min=-ROTATION_SOFT_LIMIT, soft_max=ROTATION_SOFT_LIMIT, override=OVERRIDABLE,
+                update=_on_param_update,
+            )
+        }
+    if field.kind == "weights":
+        return {
+            field.name: FloatVectorProperty(
+                name=label, description=description, size=field.size, subtype="NONE",
+                soft_min=WEIGHT_SOFT_RANGE[0], soft_max=WEIGHT_SOFT_RANGE[1], precision=3, override=OVERRIDABLE,
                 update=_on_param_update,
             )
         }

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 
 from ..flame_core import FIELDS, FlameError
-from . import evaluate, models
+from . import evaluate, models, offsets
 from .operators import params as params_ops
 from .preferences import DEMO_NOTE, draw_problem, get_preferences
 
@@ -102,8 +102,21 @@ def draw_pose(layout: Any, obj: Any) -> None:
                     col.prop(settings, "eyes", index=e * per_eye + k, text=label if k == 0 else "XYZ"[k])
             row = layout.row(align=True)
             row.operator("flame.eyes_look_at", text="Eyes Look at Cursor", icon="HIDE_OFF").target = "CURSOR"
+        elif field.kind == "weights":
+            col = layout.column(align=True)
+            col.prop(settings, field.name, index=0, text=f"{field.name.title()} Left")
+            col.prop(settings, field.name, index=1, text="Right")
+            if not _has_eyelids(obj):
+                col.label(text="No eyelid shapes: set them in the preferences", icon="INFO")
         else:
             layout.column(align=True).prop(settings, field.name)
+
+
+def _has_eyelids(obj: Any) -> bool:
+    try:
+        return evaluate.model_for(obj).has_eyelids
+    except (FlameError, OSError):
+        return True  # the model panel reports the error
 
 
 def draw_model(layout: Any, context: Any, obj: Any) -> None:
@@ -129,9 +142,13 @@ def draw_model(layout: Any, context: Any, obj: Any) -> None:
     col.label(text=f"Version: {models.version_guess(model)}")
     col.label(text=f"{model.n_vertices} vertices, {model.n_faces} faces")
     col.label(text=f"{model.n_shape} shape, {model.n_expression} expression components")
-    extras = [name for name, present in (("UVs", model.has_uvs), ("masks", bool(model.masks)),
-                                         ("landmarks", model.landmarks is not None)) if present]
-    col.label(text="With " + ", ".join(extras) if extras else "No UVs, masks or landmarks")
+    extras = [name for name, present in (("UVs", model.has_uvs), ("masks", bool(model.region_names)),
+                                         ("landmarks", model.landmarks is not None),
+                                         ("eyelids", model.has_eyelids), ("teeth", model.n_added_vertices > 0))
+              if present]
+    col.label(text="With " + ", ".join(extras) if extras else "No UVs, masks, landmarks or eyelids")
+    if offsets.ATTRIBUTE in obj.data.attributes:
+        col.label(text="Static offset from the imported file applied", icon="MOD_DISPLACE")
     if prefs is not None and path:
         for prop, message in models.companion_problems(prefs).items():
             draw_problem(layout.column(align=True), f"{prefs.bl_rna.properties[prop].name}: {message}", 60)

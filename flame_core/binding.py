@@ -11,6 +11,7 @@ near the surface under other deformations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,7 @@ def save_bound_points(
     *,
     sh_degree: int = 3,
     offset_vertices: int | None = GAUSSIAN_AVATARS_VERTICES,
+    offsets: Mapping[str, Any] | None = None,
 ) -> tuple[Path, Path | None]:
     """Bind ``samples`` drawn on the mesh ``vertices``/``faces`` and write a GaussianAvatars PLY.
 
@@ -173,18 +175,20 @@ def save_bound_points(
     if params is None:
         return path, None
     npz_path = path.parent / "flame_param.npz"
-    arrays: dict[str, Any] = flame_param_arrays(params, offset_vertices=offset_vertices)
+    arrays: dict[str, Any] = flame_param_arrays(params, offset_vertices=offset_vertices, offsets=offsets)
     np.savez(npz_path, **arrays)
     return path, npz_path
 
 
-def flame_param_arrays(params: FlameParams, *, offset_vertices: int | None = GAUSSIAN_AVATARS_VERTICES
-                       ) -> dict[str, np.ndarray]:
+def flame_param_arrays(params: FlameParams, *, offset_vertices: int | None = GAUSSIAN_AVATARS_VERTICES,
+                       offsets: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
     """FLAME parameters in the GaussianAvatars ``flame_param.npz`` layout (float32).
 
     The sequence writer's VHAP/GaussianAvatars arrays at full size: ``shape`` (300,), every other
-    field (T, size) with T frames (1 for unbatched params); with ``offset_vertices``, zero
-    ``static_offset`` (1, V, 3) and ``dynamic_offset`` (T, V, 3), which GaussianAvatars expects.
+    field (T, size) with T frames (1 for unbatched params), ``eyelid_params`` (T, 2) included; with
+    ``offset_vertices``, ``static_offset`` (1, V, 3) and ``dynamic_offset`` (T, V, 3), which
+    GaussianAvatars expects: those of ``offsets`` (e.g. :attr:`FlameSequence.offsets`; fewer vertices
+    are zero-padded) or zeros.
     """
     frames = params if params.batch_shape else FlameParams(**{f.name: params.values(f.name)[None] for f in FIELDS})
     if len(frames.batch_shape) != 1:
@@ -197,8 +201,22 @@ def flame_param_arrays(params: FlameParams, *, offset_vertices: int | None = GAU
     )
     out = vhap_arrays(FlameSequence(full), dtype=np.float32)
     if offset_vertices is not None:
-        out["static_offset"] = np.zeros((1, offset_vertices, 3), dtype=np.float32)
-        out["dynamic_offset"] = np.zeros((len(full), offset_vertices, 3), dtype=np.float32)
+        given = dict(offsets or {})
+        for key, frames_axis in (("static_offset", 1), ("dynamic_offset", len(full))):
+            out[key] = _offset_block(given.get(key), key, frames_axis, offset_vertices)
+    return out
+
+
+def _offset_block(value: Any, key: str, frames: int, n_vertices: int) -> np.ndarray:
+    """An offset as (frames, n_vertices, 3) float32: zeros when absent, zero-padded when it has fewer vertices."""
+    out = np.zeros((frames, n_vertices, 3), dtype=np.float32)
+    if value is None:
+        return out
+    array = np.asarray(value, dtype=np.float32)
+    array = array.reshape((1,) + array.shape) if array.ndim == 2 else array
+    if array.ndim != 3 or array.shape[0] != frames or array.shape[2] != 3 or array.shape[1] > n_vertices:
+        raise ParamsError(f"{key} must have shape ({frames}, <= {n_vertices}, 3), got {np.shape(value)}")
+    out[:, : array.shape[1]] = array
     return out
 
 

@@ -33,7 +33,7 @@ def _load(args: argparse.Namespace) -> FlameModel:
     """The model named by ``args.model`` (the demo model when absent), with the optional attachments."""
     from .io import attach, load_model
 
-    extras: dict[str, Any] = {name: getattr(args, name, None) for name in ("landmarks", "uvs", "masks")}
+    extras: dict[str, Any] = {name: getattr(args, name, None) for name in ("landmarks", "uvs", "masks", "eyelids")}
     options: dict[str, Any] = {name: getattr(args, name, None) for name in ("n_shape", "n_expression")}
     options["dtype"] = np.dtype(getattr(args, "dtype", None) or "float32")
     if args.model is None:
@@ -44,8 +44,13 @@ def _load(args: argparse.Namespace) -> FlameModel:
             model = model.truncated(options["n_shape"], options["n_expression"])
         if model.dtype != options["dtype"]:
             model = model.astype(options["dtype"])
-        return attach(model, **extras)
-    return load_model(args.model, **options, **extras)
+        model = attach(model, **extras)
+        if getattr(args, "teeth", False):
+            from .teeth import add_teeth
+
+            model = add_teeth(model)  # refused: the demo head's triangles are not FLAME's
+        return model
+    return load_model(args.model, **options, **extras, teeth=bool(getattr(args, "teeth", False)))
 
 
 def _add_model_options(parser: argparse.ArgumentParser, optional_model: bool) -> None:
@@ -56,13 +61,17 @@ def _add_model_options(parser: argparse.ArgumentParser, optional_model: bool) ->
     parser.add_argument("--landmarks", nargs="+", metavar="FILE",
                         help="landmark embedding file(s) to attach (static .pkl and/or dynamic .npy, ...)")
     parser.add_argument("--uvs", metavar="FILE", help="UV layout to attach (head_template.obj or FLAME_texture.npz)")
-    parser.add_argument("--masks", metavar="FILE", help="vertex masks to attach (FLAME_masks.pkl)")
+    parser.add_argument("--masks", metavar="FILE",
+                        help="masks to attach (FLAME_masks.pkl, or per-triangle FLAME_masks_triangles.npy)")
+    parser.add_argument("--eyelids", nargs="+", metavar="FILE",
+                        help="eyelid blend shapes to attach (l_eyelid.npy [r_eyelid.npy], or their folder)")
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-shape", type=int, metavar="N", help="keep only the first N shape components")
     parser.add_argument("--n-expression", type=int, metavar="N", help="keep only the first N expression components")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="storage precision")
+    parser.add_argument("--teeth", action="store_true", help="add VHAP's teeth (120 vertices; FLAME's mesh only)")
 
 
 # --------------------------------------------------------------------------- info
@@ -93,6 +102,11 @@ def describe(model: FlameModel) -> list[str]:
     uv_text = f"{len(model.uv_coords)} UV coordinates" if model.uv_coords is not None else "none"
     lines.append(f"uvs:         {uv_text}")
     lines.append("masks:       " + (", ".join(sorted(model.masks)) if model.masks else "none"))
+    if model.face_masks:
+        lines.append("face masks:  " + ", ".join(sorted(model.face_masks)))
+    lines.append(f"eyelids:     {'yes' if model.has_eyelids else 'none'}")
+    if model.n_added_vertices:
+        lines.append(f"teeth:       {model.n_added_vertices} vertices")
     return lines
 
 
@@ -194,6 +208,7 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--masks", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -240,9 +255,11 @@ def _render(args: argparse.Namespace) -> int:
     progress = _progress("rendering")
     for start in range(0, len(frames), chunk):
         batch = frames[start : start + chunk]
-        vertices = model.forward(seq.params[np.asarray(batch)]).vertices
+        part = seq[np.asarray(batch)]
+        vertices = model.forward(part.params, **part.offsets).vertices
         if camera is None:  # one fixed camera for the whole sequence
-            every = model.forward(seq.params[np.asarray(frames)]).vertices if args.camera == "front" else vertices
+            whole = seq[np.asarray(frames)]
+            every = model.forward(whole.params, **whole.offsets).vertices if args.camera == "front" else vertices
             camera = _camera(args.camera, size, every)
         for i, frame in enumerate(batch):
             image = render_normal_map(vertices[i], model.faces, camera, space=args.space, convention=args.convention,
@@ -268,7 +285,9 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     _add_loading_options(parser)
     parser.add_argument("--landmarks", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--uvs", metavar="FILE", help=argparse.SUPPRESS)
-    parser.add_argument("--masks", metavar="FILE", help="vertex masks to attach (FLAME_masks.pkl)")
+    parser.add_argument("--masks", metavar="FILE",
+                        help="masks to attach (FLAME_masks.pkl, or per-triangle FLAME_masks_triangles.npy)")
+    parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -283,22 +302,24 @@ def _sample(args: argparse.Namespace) -> int:
         raise FlameError(f"-n: expected a positive number of points, got {args.count}")
     model = _load(args)
     params = FlameParams()
+    offsets: dict[str, np.ndarray] = {}
     if args.sequence:
         seq = load_sequence(args.sequence)
         if not -len(seq) <= args.frame < len(seq):
             raise FlameError(f"--frame {args.frame}: {args.sequence} has {len(seq)} frames")
-        params = seq[args.frame]
+        frame = seq[[args.frame % len(seq)]]
+        params, offsets = frame.params[0], {k: v[0] if k == "dynamic_offset" else v for k, v in frame.offsets.items()}
     region = None
     if args.region:
-        if args.region not in model.masks:
-            known = ", ".join(sorted(model.masks)) or "none"
+        if args.region not in model.region_names:
+            known = ", ".join(model.region_names) or "none"
             raise FlameError(f"--region {args.region!r}: the model has no such mask (masks: {known})")
-        region = model.masks[args.region]
-    vertices = model.forward(params).vertices
+        region = model.region(args.region)
+    vertices = model.forward(params, **offsets).vertices
     samples = sample_surface(vertices, model.faces, args.count, seed=args.seed, region=region,
                              min_distance=args.min_distance)
     if args.bound:
-        ply, npz = save_bound_points(args.out, samples, vertices, model.faces, params)
+        ply, npz = save_bound_points(args.out, samples, vertices, model.faces, params, offsets=offsets)
         print(f"wrote {len(samples)} bound points to {ply} and parameters to {npz}")
     else:
         write_ply(args.out, samples.positions, samples.normals)

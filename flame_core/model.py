@@ -10,14 +10,20 @@ from typing import Any
 import numpy as np
 
 from . import lbs
-from .errors import FlameError, ModelFileError
+from .errors import FlameError, ModelFileError, ParamsError
 from .landmarks import LandmarkEmbedding, contour_rows
-from .params import N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
+from .params import FIELD_BY_NAME, N_EXPRESSION, N_JOINTS, N_POSE_FEATURES, N_SHAPE, PARENTS, FlameParams
 
 #: Frames whose blend shapes are evaluated in one matrix product, and frames skinned together
 #: (smaller: the blended per-vertex transforms of a sub-chunk stay in cache).
 CHUNK_FRAMES = 128
 SKIN_FRAMES = 16
+#: Eyelid blend shapes: left, then right (the order of the ``eyelids`` parameter).
+N_EYELIDS = FIELD_BY_NAME["eyelids"].size
+#: Metadata key of the number of vertices added after the model's own (teeth, see :mod:`flame_core.teeth`).
+ADDED_VERTICES_KEY = "teeth_vertices"
+#: Vertices VHAP's teeth add to FLAME's mesh.
+TEETH_VERTICES = 120
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class FlameModel:
     internally as read-only (components, 3V) matrices in ``dtype``; every array it hands out is
     read-only, and the inputs are not modified. ``source`` names the file for error
     messages; ``metadata`` is free-form text (source file, version, truncation).
+
+    Optional parts: ``eyelid_dirs`` (V, 3, 2), the left and right eyelid blend shapes driven by the
+    ``eyelids`` parameter; ``masks`` (vertex indices per region) and ``face_masks`` (triangle
+    indices per region); UVs and a landmark embedding.
     """
 
     def __init__(
@@ -52,6 +62,8 @@ class FlameModel:
         uv_coords: np.ndarray | None = None,
         uv_faces: np.ndarray | None = None,
         masks: Mapping[str, np.ndarray] | None = None,
+        face_masks: Mapping[str, np.ndarray] | None = None,
+        eyelid_dirs: np.ndarray | None = None,
         landmarks: LandmarkEmbedding | None = None,
         metadata: Mapping[str, str] | None = None,
         source: str | None = None,
@@ -93,6 +105,9 @@ class FlameModel:
         self._j_template = jr @ np.ascontiguousarray(v_template, dtype=np.float64)
         self._j_shape = _regress_components(jr, shapedirs)
         self._j_expr = _regress_components(jr, exprdirs)
+        self._eyelid_basis = None
+        if eyelid_dirs is not None:
+            self._eyelid_basis = _planar(check.array("eyelid_dirs", eyelid_dirs, (n_verts, 3, N_EYELIDS)), dt)
 
         self.uv_coords = None if uv_coords is None else check.array("uv_coords", uv_coords, (None, 2))
         n_uvs = 0 if self.uv_coords is None else len(self.uv_coords)
@@ -105,16 +120,24 @@ class FlameModel:
                 expected=str(self.faces.shape), found=str(self.uv_faces.shape),
             )
         self.masks = {name: check.indices(f"masks/{name}", idx, n_verts) for name, idx in (masks or {}).items()}
+        self.face_masks = {name: check.indices(f"face_masks/{name}", idx, len(self.faces))
+                           for name, idx in (face_masks or {}).items()}
         if landmarks is not None:
             landmarks.check_faces(len(self.faces))
         self.landmarks = landmarks
         self.metadata: dict[str, str] = dict(metadata or {})
+        added = str(self.metadata.get(ADDED_VERTICES_KEY, "0"))
+        if not added.isdigit() or int(added) >= n_verts:
+            check.fail(f"metadata/{ADDED_VERTICES_KEY}", "not a count of added vertices", f"0..{n_verts - 1}",
+                       repr(added)[:40])
+        self._n_added = int(added)
         # Every array handed out (``faces``, ``v_template``, ``arrays()``, ...) is a view of these: keep them
         # read-only views, so that no caller can change the model (and its cached identity) in place.
         for name in ("faces", "_template", "_shape_basis", "_frame_basis", "j_regressor", "_weights_t",
-                     "_j_template", "_j_shape", "_j_expr", "uv_coords", "uv_faces"):
+                     "_j_template", "_j_shape", "_j_expr", "uv_coords", "uv_faces", "_eyelid_basis"):
             setattr(self, name, _read_only(getattr(self, name)))
         self.masks = {name: _read_only(idx) for name, idx in self.masks.items()}
+        self.face_masks = {name: _read_only(idx) for name, idx in self.face_masks.items()}
         self._cache_key: bytes | None = None
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -122,6 +145,16 @@ class FlameModel:
     @property
     def n_vertices(self) -> int:
         return self._weights_t.shape[1]
+
+    @property
+    def n_added_vertices(self) -> int:
+        """Vertices appended after the model's own (120 with VHAP's teeth, else 0)."""
+        return self._n_added
+
+    @property
+    def n_base_vertices(self) -> int:
+        """Vertices of the model without added ones (FLAME's 5023 with or without teeth)."""
+        return self.n_vertices - self.n_added_vertices
 
     @property
     def n_faces(self) -> int:
@@ -164,6 +197,15 @@ class FlameModel:
         """(V, J) skinning weights."""
         return self._weights_t.T
 
+    @property
+    def eyelid_dirs(self) -> np.ndarray | None:
+        """(V, 3, 2) left and right eyelid blend shapes, or ``None``."""
+        return None if self._eyelid_basis is None else _official(self._eyelid_basis, self.n_vertices)
+
+    @property
+    def has_eyelids(self) -> bool:
+        return self._eyelid_basis is not None
+
     def component_names(self, field: str) -> tuple[str, ...]:
         """Human names of the first ``shape`` or ``expression`` components, when the model has any.
 
@@ -178,6 +220,29 @@ class FlameModel:
         if not isinstance(names, list):
             return ()
         return tuple(str(name) for name in names[:count])
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        """Names of the regions: vertex masks and triangle masks, sorted."""
+        return tuple(sorted(set(self.masks) | set(self.face_masks)))
+
+    def region(self, name: str) -> np.ndarray:
+        """A region as sampling takes it: a boolean face mask (F,) of a triangle mask, else vertex indices."""
+        if name in self.face_masks:
+            mask = np.zeros(self.n_faces, dtype=bool)
+            mask[self.face_masks[name]] = True
+            return mask
+        if name in self.masks:
+            return self.masks[name]
+        raise FlameError(f"the model has no region {name!r} (regions: {', '.join(self.region_names) or 'none'})")
+
+    def region_vertices(self, name: str) -> np.ndarray:
+        """Vertex indices of a region: the vertex mask, else the corners of the triangle mask's triangles."""
+        if name in self.masks:
+            return self.masks[name]
+        if name in self.face_masks:
+            return np.unique(self.faces[self.face_masks[name]]).astype(np.int64)
+        raise FlameError(f"the model has no region {name!r} (regions: {', '.join(self.region_names) or 'none'})")
 
     @property
     def has_uvs(self) -> bool:
@@ -198,6 +263,8 @@ class FlameModel:
         if self.uv_coords is not None and self.uv_faces is not None:
             out["uv_coords"] = self.uv_coords
             out["uv_faces"] = self.uv_faces
+        if self.eyelid_dirs is not None:
+            out["eyelid_dirs"] = self.eyelid_dirs
         return out
 
     def truncated(self, n_shape: int | None = None, n_expression: int | None = None) -> FlameModel:
@@ -210,7 +277,8 @@ class FlameModel:
             v_template=self.v_template, faces=self.faces,
             shapedirs=self.shapedirs[:, :, :n_shape], exprdirs=self.exprdirs[:, :, :n_expression],
             posedirs=self.posedirs, j_regressor=self.j_regressor, weights=self.weights, parents=self.parents,
-            uv_coords=self.uv_coords, uv_faces=self.uv_faces, masks=self.masks, landmarks=self.landmarks,
+            uv_coords=self.uv_coords, uv_faces=self.uv_faces, masks=self.masks, face_masks=self.face_masks,
+            eyelid_dirs=self.eyelid_dirs, landmarks=self.landmarks,
             metadata=metadata, source=self.source, dtype=self.dtype,
         )
 
@@ -218,7 +286,8 @@ class FlameModel:
         """A copy whose arrays are stored and evaluated in ``dtype``."""
         return FlameModel(
             **{k: v for k, v in self.arrays().items()},
-            masks=self.masks, landmarks=self.landmarks, metadata=self.metadata, source=self.source, dtype=dtype,
+            masks=self.masks, face_masks=self.face_masks, landmarks=self.landmarks, metadata=self.metadata,
+            source=self.source, dtype=dtype,
         )
 
     # ------------------------------------------------------------------ evaluation
@@ -235,12 +304,25 @@ class FlameModel:
         """Forget the cached identity (results do not change, only speed)."""
         self._cache = self._cache_key = None
 
-    def forward(self, params: FlameParams | None = None, **fields: Any) -> FlameOutput:
+    def forward(
+        self,
+        params: FlameParams | None = None,
+        *,
+        static_offset: Any = None,
+        dynamic_offset: Any = None,
+        **fields: Any,
+    ) -> FlameOutput:
         """Evaluate the model for single or batched parameters.
 
         Pass a :class:`FlameParams` or its fields as keywords. Returns vertices (..., V, 3),
         joints (..., J, 3) and, when a landmark embedding is attached, landmarks (..., L, 3), with
         the parameters' batch axes in front.
+
+        ``static_offset`` ((V, 3) or (1, V, 3)) and ``dynamic_offset`` ((..., V, 3), one per frame)
+        are per-vertex offsets added to the shaped mesh before the joints are regressed and the mesh
+        is posed, as VHAP and GaussianAvatars do; V is the model's vertex count or, on a model with
+        teeth, FLAME's own 5023 (the teeth then get none). The ``eyelids`` weights add the eyelid
+        blend shapes to the posed vertices, as metrical-tracker and SMIRK do.
         """
         if params is None:
             params = FlameParams(**fields)
@@ -252,6 +334,9 @@ class FlameModel:
         expr = params.values("expression", self.n_expression, broadcast=True).reshape(n, self.n_expression)
         pose = params.pose.reshape(n, N_JOINTS, 3)
         trans = params.values("translation", broadcast=True).reshape(n, 3)
+        eyelids = self._eyelid_weights(params, n)
+        static = None if static_offset is None else self._offset("static_offset", static_offset, ())
+        dynamic = None if dynamic_offset is None else self._offset("dynamic_offset", dynamic_offset, batch)
 
         rotations = lbs.rodrigues(pose)  # float64, (n, J, 3, 3)
         vertices = np.empty((n, self.n_vertices, 3), dtype=self.dtype)
@@ -259,6 +344,8 @@ class FlameModel:
         shared_identity = shape.ndim == 1
         if shared_identity:
             v_id, j_id = self.identity(shape)
+            if static is not None:
+                v_id, j_id = v_id + static[0], j_id + static[1]
         else:
             shape = shape.reshape(n, self.n_shape)
         for start in range(0, n, CHUNK_FRAMES):
@@ -266,11 +353,16 @@ class FlameModel:
             if not shared_identity:
                 v_id = self._template + shape[s].astype(self.dtype) @ self._shape_basis
                 j_id = self._j_template + (shape[s] @ self._j_shape).reshape(-1, N_JOINTS, 3)
+                if static is not None:
+                    v_id, j_id = v_id + static[0], j_id + static[1]
             e = expr[s]
             coeffs = np.concatenate([e, lbs.pose_features(rotations[s])], axis=1).astype(self.dtype)
             planes = coeffs @ self._frame_basis
             planes += v_id
             j_rest = j_id + (e @ self._j_expr).reshape(-1, N_JOINTS, 3)
+            if dynamic is not None:
+                planes += dynamic[0].reshape(n, -1)[s]
+                j_rest = j_rest + dynamic[1].reshape(n, N_JOINTS, 3)[s]
             j_posed, transforms = lbs.rigid_transforms(rotations[s], j_rest, self.parents)
             joints[s] = j_posed + trans[s, None, :]
             planes = planes.reshape(len(e), 3, -1)
@@ -280,6 +372,9 @@ class FlameModel:
                 frames = slice(start + sub, start + sub + len(planes[k]))
                 skinned = lbs.skin(planes[k], self._weights_t, transforms[k])
                 skinned += trans[frames].T[:, :, None].astype(self.dtype)
+                if eyelids is not None:
+                    lids = eyelids[frames].astype(self.dtype) @ self._eyelid_basis
+                    skinned += lids.reshape(-1, 3, self.n_vertices).transpose(1, 0, 2)
                 vertices[frames] = skinned.transpose(1, 2, 0)
 
         landmarks = None
@@ -292,6 +387,52 @@ class FlameModel:
             joints=joints.reshape(batch + joints.shape[1:]),
             landmarks=landmarks,
         )
+
+    def _eyelid_weights(self, params: FlameParams, n: int) -> np.ndarray | None:
+        """(n, 2) eyelid weights, or ``None`` when unset or all zero (nothing to add)."""
+        if params.eyelids is None or not np.any(params.eyelids):
+            return None
+        if self._eyelid_basis is None:
+            raise ParamsError(
+                "the eyelids parameter is set but this model has no eyelid blend shapes "
+                "(load it with eyelids=('l_eyelid.npy', 'r_eyelid.npy'))"
+            )
+        return params.values("eyelids", broadcast=True).reshape(n, N_EYELIDS)
+
+    def _offset(self, name: str, value: Any, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-vertex offsets in planar layout (..., 3V) in ``dtype`` and their joint offsets (..., 3J).
+
+        ``batch``: the frame axes the offsets must have (``()``: one offset for every frame; a
+        leading axis of 1 is accepted for it).
+        """
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            raise ParamsError(f"{name} must hold numbers, got {array.dtype}")
+        n_verts = array.shape[-2] if array.ndim >= 2 else -1
+        if array.ndim < 2 or array.shape[-1] != 3:
+            raise ParamsError(f"{name} must have shape (..., V, 3), got {array.shape}")
+        if n_verts == self.n_base_vertices + TEETH_VERTICES and self.n_added_vertices == 0:
+            raise ParamsError(
+                f"{name} has {n_verts} vertices: FLAME's {self.n_base_vertices} plus {TEETH_VERTICES} teeth; "
+                f"load the model with teeth=True to apply it"
+            )
+        if n_verts not in (self.n_vertices, self.n_base_vertices):
+            raise ParamsError(f"{name} has {n_verts} vertices, the model {self.n_vertices}")
+        lead = array.shape[:-2]
+        if lead != batch and not (lead in ((), (1,)) and batch in ((), (1,))):
+            raise ParamsError(f"{name} has frame axes {lead}, the parameters {batch}")
+        if not np.all(np.isfinite(array)):
+            raise ParamsError(f"{name} contains non-finite values (NaN or inf)")
+        flat = array.reshape(-1, n_verts, 3)
+        # One copy into the planar layout; FLAME's vertices only (teeth model): the teeth get nothing.
+        planar = np.zeros((len(flat), 3, self.n_vertices), dtype=self.dtype)
+        planar[:, :, :n_verts] = flat.transpose(0, 2, 1)
+        joints = (planar.reshape(-1, self.n_vertices) @ self.j_regressor.T).astype(np.float64)
+        joints = joints.reshape(len(flat), 3, N_JOINTS).transpose(0, 2, 1).reshape(len(flat), -1)
+        planar = planar.reshape(len(flat), -1)
+        if not batch:
+            return planar[0], joints[0].reshape(N_JOINTS, 3)
+        return planar, joints
 
     def __call__(self, params: FlameParams | None = None, **fields: Any) -> FlameOutput:
         return self.forward(params, **fields)

@@ -25,7 +25,10 @@ N_EXPRESSION = 100
 #: 3x3 rotation matrix entries of every non-root joint: the pose-corrective features.
 N_POSE_FEATURES = 9 * (N_JOINTS - 1)
 
-FieldKind = Literal["coefficients", "rotation", "vector"]
+#: ``coefficients``: blend-shape coefficients of any length up to the size (zero-padded);
+#: ``rotation``: axis-angle rotations of joints; ``vector``: a translation (metres);
+#: ``weights``: a fixed number of blend-shape weights (unitless).
+FieldKind = Literal["coefficients", "rotation", "vector", "weights"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ FIELDS: tuple[Field, ...] = (
     Field("jaw", 3, "rotation", (2,), "jaw rotation (axis-angle, radians)"),
     Field("eyes", 6, "rotation", (3, 4), "left then right eye rotation (axis-angle, radians)"),
     Field("translation", 3, "vector", description="translation added to every vertex (metres)"),
+    Field("eyelids", 2, "weights", description="left then right eyelid blend-shape weights (1: closed)"),
 )
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 FIELD_NAMES: tuple[str, ...] = tuple(FIELD_BY_NAME)
@@ -76,6 +80,7 @@ class FlameParams:
     jaw: np.ndarray | None = None
     eyes: np.ndarray | None = None
     translation: np.ndarray | None = None
+    eyelids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         batch: tuple[int, ...] = ()

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/bench_core.py [--frames 1000] [--repeat 50]
 
 Prints median timings: a single frame with every parameter set, a batched animation with a
-fixed identity, and the bare blend-shape matrix product (300 + 100 coefficients) for scale.
+fixed identity (also with eyelids, and with VHAP's per-frame offsets), and the bare blend-shape
+matrix product (300 + 100 coefficients) for scale.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def main() -> None:
         f"{args.frames} frames batched, fixed identity: {batch_ms:.1f} ms median = "
         f"{args.frames / batch_ms * 1e3:,.0f} frames/s  (target >= 10,000)"
     )
+
+    lidded = batch.replace(eyelids=rng.uniform(size=(args.frames, 2)))
+    lidded_ms = measure(lambda: model.forward(lidded), max(3, args.repeat // 10)).median_ms
+    print(f"{args.frames} frames with eyelids:       {lidded_ms:.1f} ms median = "
+          f"{args.frames / lidded_ms * 1e3:,.0f} frames/s")
+    offset = rng.normal(size=(args.frames, model.n_vertices, 3)).astype(np.float32) * 1e-3
+    offset_ms = measure(lambda: model.forward(batch, dynamic_offset=offset), max(3, args.repeat // 10)).median_ms
+    print(f"{args.frames} frames with dynamic offsets: {offset_ms:.1f} ms median = "
+          f"{args.frames / offset_ms * 1e3:,.0f} frames/s")
 
     basis = np.concatenate([model.shapedirs, model.exprdirs], axis=2)
     basis = np.ascontiguousarray(basis.reshape(-1, basis.shape[2]).T)

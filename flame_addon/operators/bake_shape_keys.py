@@ -16,7 +16,7 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from ...flame_core import FlameError
-from .. import animation, evaluate, objects, param_channels
+from .. import animation, evaluate, objects, offsets, param_channels
 from ..results import OperatorResult
 
 #: Frames evaluated per forward call (bounds the memory of a batch: frames x vertices x 3).
@@ -32,7 +32,7 @@ def frame_vertices(context: Any, head: Any, frames: np.ndarray) -> np.ndarray:
     out = np.empty((len(frames), model.n_vertices, 3), dtype=np.float32)
     for start in range(0, len(frames), BATCH):
         chunk = params[start : start + BATCH]
-        vertices = model.forward(evaluate.model_params(model, chunk)).vertices
+        vertices = model.forward(evaluate.model_params(model, chunk), **offsets.forward_options(head)).vertices
         out[start : start + BATCH] = evaluate.to_blender_axes(vertices)
     return out
 

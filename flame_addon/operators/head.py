@@ -49,10 +49,10 @@ def build_mesh(model: FlameModel, name: str = HEAD_NAME) -> Any:
 
 
 def add_mask_groups(obj: Any, model: FlameModel) -> None:
-    """One vertex group (weight 1) per mask region of the model."""
-    for name, indices in model.masks.items():
+    """One vertex group (weight 1) per region of the model (a triangle mask gives its triangles' corners)."""
+    for name in model.region_names:
         group = obj.vertex_groups.new(name=name)
-        group.add(np.asarray(indices, dtype=np.int64).tolist(), 1.0, "REPLACE")
+        group.add(np.asarray(model.region_vertices(name), dtype=np.int64).tolist(), 1.0, "REPLACE")
 
 
 def create_head(context: Any, model_path: str, n_shape: int, n_expression: int, name: str = HEAD_NAME) -> Any:

@@ -23,7 +23,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 GROUP_ITEMS = [
     *[(name.upper(), name.title(), f"The {name} coefficients") for name in COEFFICIENT_NAMES],
-    ("POSE", "Pose", "Rotations, eyes and translation"),
+    ("POSE", "Pose", "Rotations, eyes, translation and eyelids"),
     ("ALL", "All", "Every parameter"),
 ]
 

@@ -33,7 +33,7 @@ from ...flame_core import FlameError
 from ...flame_core.binding import GAUSSIAN_AVATARS_VERTICES, save_bound_points
 from ...flame_core.ply import write_ply
 from ...flame_core.sampling import SurfaceSamples, evaluate_samples, sample_surface
-from .. import evaluate, followers, head_geometry, objects, point_display
+from .. import evaluate, followers, head_geometry, objects, offsets, point_display
 from ..results import OperatorResult
 
 KIND = "POINTS"
@@ -156,9 +156,10 @@ def sample_head(head: Any, count: int, seed: int, region: str = "ALL", min_dista
     model = head_geometry.checked_model(head)
     indices = None
     if region != "ALL":
-        if region not in model.masks:
-            raise FlameError(f"the head's model has no region {region!r} (it has: {', '.join(model.masks) or 'none'})")
-        indices = model.masks[region]
+        if region not in model.region_names:
+            known = ", ".join(model.region_names) or "none"
+            raise FlameError(f"the head's model has no region {region!r} (it has: {known})")
+        indices = model.region(region)
     return sample_surface(
         head_geometry.flame_positions(head), model.faces, count, seed, region=indices,
         min_distance=min_distance if min_distance > 0 else None,
@@ -192,7 +193,7 @@ def _regions(self: Any, context: Any) -> list[tuple[str, str, str]]:
     head = head_of(getattr(context, "active_object", None)) if context is not None else None
     if head is not None:
         try:
-            names = list(evaluate.model_for(head).masks)
+            names = list(evaluate.model_for(head).region_names)
         except (FlameError, OSError):
             names = []
         items += [(name, name.replace("_", " ").title(), f"Only the faces of the model's {name!r} region")
@@ -276,9 +277,9 @@ def export_points(obj: Any, path: str, layout: str = "3DGS", axes: str = "FLAME"
         os.makedirs(folder, exist_ok=True)
     if layout == "BOUND":
         params = evaluate.model_params(model, evaluate.read_params(head.flame))
-        offsets = GAUSSIAN_AVATARS_VERTICES if model.n_vertices == FLAME_VERTICES else model.n_vertices
+        n_offsets = GAUSSIAN_AVATARS_VERTICES if model.n_vertices == FLAME_VERTICES else model.n_vertices
         ply, npz = save_bound_points(path, samples, head_geometry.flame_positions(head), model.faces, params,
-                                     offset_vertices=offsets)
+                                     offset_vertices=n_offsets, offsets=offsets.forward_options(head))
         return [str(ply)] + ([str(npz)] if npz is not None else [])
     positions, normals = samples.positions, samples.normals
     if axes == "BLENDER_WORLD":

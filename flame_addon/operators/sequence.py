@@ -22,7 +22,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
 from ...flame_core.sequence import has_cameras, head_motion, sequence_cameras
-from .. import animation, evaluate, models, objects, param_channels
+from .. import animation, evaluate, models, objects, offsets, param_channels
 from ..preferences import get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -170,6 +170,7 @@ def import_sequence(
     created = head is None
     scene_before = _SceneState.of(scene)
     head_before = None if head is None else _HeadState.of(head)
+    offset_before = None if head is None else offsets.read(head)
     if head is None:
         head = create_head(context, "", 0, 0)
     camera = None
@@ -190,6 +191,10 @@ def import_sequence(
         frames = frame_start + np.arange(n, dtype=np.float64)
         params = timed.params
         _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
+        notes += _apply_offsets(head, seq)
+        if params.eyelids is not None and np.any(params.eyelids) and not full.has_eyelids:
+            notes.append("the eyelid weights are keyed, but the model has no eyelid shapes: set them in the "
+                         "add-on's preferences to see them")
         settings = head.flame
         shape = param_channels.field_values(params, "shape", len(settings.shape))
         shape_varies = param_channels.varies(shape)
@@ -232,11 +237,31 @@ def import_sequence(
             bpy.data.meshes.remove(mesh)
         elif head_before is not None:
             head_before.restore(head)
+            offsets.write(head, offset_before)
             evaluate.safe_evaluate(head, force=True)
         raise
     scene.frame_set(scene.frame_current)
     evaluate.safe_evaluate(head, force=True)
     return ImportResult(head, n, frame_start, notes, camera)
+
+
+def _apply_offsets(head: Any, seq: FlameSequence) -> list[str]:
+    """Put the file's static offset on the head; notes on what could not be applied."""
+    notes = []
+    static = seq.offsets.get("static_offset")
+    if static is not None:
+        values = np.asarray(static, dtype=np.float32)
+        if values.ndim == 3 and values.shape[0] == 1:
+            values = values[0]
+        if values.ndim != 2 or values.shape[1] != 3 or not np.all(np.isfinite(values)):
+            raise FlameError(f"static_offset must be (1, V, 3) finite values, got {np.shape(static)}")
+        fitted, note = offsets.fit(values, len(head.data.vertices))
+        offsets.write(head, fitted)
+        notes += [note] if note else []
+    if "dynamic_offset" in seq.offsets:
+        notes.append("the per-frame dynamic offsets are not applied in Blender (only the static offset is); "
+                     "flame-core's render and sample commands apply them")
+    return notes
 
 
 def _selected_path(operator: Any) -> str:
@@ -363,7 +388,10 @@ def head_sequence(context: Any, obj: Any, frame_start: int, frame_end: int) -> F
     shape = fields.get("shape")
     if shape is not None and shape.ndim == 2 and not param_channels.varies(shape):
         fields["shape"] = shape[0]  # one identity for the whole sequence, as trackers write it
-    return FlameSequence(FlameParams(**fields), fps=scene_fps(context.scene), source=obj.name, format="blender")
+    static = offsets.read(obj)
+    extras = {} if static is None else {"static_offset": static[None]}
+    return FlameSequence(FlameParams(**fields), fps=scene_fps(context.scene), extras=extras, source=obj.name,
+                         format="blender")
 
 
 class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):

@@ -4,7 +4,8 @@ Every reader produces a mapping of raw values (arrays, chumpy placeholders, spar
 whatever names its format uses; :func:`build_model` finds the FLAME arrays under their known names,
 splits and truncates the blend shapes, converts to the requested dtype and attaches UVs, masks and
 landmarks stored alongside. :func:`model_to_arrays` gives the layout the writers store (the names of
-the npy-folder layout, plus ``uv_coords``, ``uv_faces``, ``masks/<name>`` and ``landmarks/<key>``).
+the npy-folder layout, plus ``uv_coords``, ``uv_faces``, ``masks/<name>``, ``face_masks/<name>``,
+``eyelid_dirs`` (V, 3, 2) and ``landmarks/<key>``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ KEY_NAMES: dict[str, tuple[str, ...]] = {
     "parents": ("kintree_table", "parents"),
 }
 MASK_PREFIX = "masks/"
+FACE_MASK_PREFIX = "face_masks/"
+EYELIDS_KEY = "eyelid_dirs"
 LANDMARK_PREFIX = "landmarks/"
 LANDMARK_FIELDS = ("face_index", "barycentric", "contour_face_index", "contour_barycentric")
 #: Layout of the files save_model writes; stored in their metadata.
@@ -222,11 +225,16 @@ def build_model(
     with guard(path, "uv_coords"):
         uv_coords = None if uv_coords is None else floats(to_array(uv_coords, path, "uv_coords"))
         uv_faces = None if uv_faces is None else to_array(uv_faces, path, "uv_faces")
-    masks = {}
+    masks: dict[str, np.ndarray] = {}
+    face_masks: dict[str, np.ndarray] = {}
     for key in raw:
-        if str(key).startswith(MASK_PREFIX):
-            with guard(path, key):
-                masks[str(key)[len(MASK_PREFIX):]] = to_array(raw[key], path, key)
+        for prefix, found in ((MASK_PREFIX, masks), (FACE_MASK_PREFIX, face_masks)):
+            if str(key).startswith(prefix):
+                with guard(path, key):
+                    found[str(key)[len(prefix):]] = to_array(raw[key], path, key)
+    eyelid_dirs = raw.get(EYELIDS_KEY)
+    with guard(path, EYELIDS_KEY):
+        eyelid_dirs = None if eyelid_dirs is None else floats(to_array(eyelid_dirs, path, EYELIDS_KEY))
     stored = dict(stored_metadata or {})
     landmarks = _stored_landmarks(raw, path, stored)
 
@@ -243,7 +251,8 @@ def build_model(
             v_template=floats(v_template), faces=need(raw, "faces", path), shapedirs=floats(shapedirs),
             exprdirs=floats(exprdirs), posedirs=floats(posedirs), j_regressor=floats(need(raw, "j_regressor", path)),
             weights=floats(need(raw, "weights", path)), parents=parents, uv_coords=uv_coords, uv_faces=uv_faces,
-            masks=masks, landmarks=landmarks, metadata=meta, source=str(path), dtype=dtype,
+            masks=masks, face_masks=face_masks, eyelid_dirs=eyelid_dirs, landmarks=landmarks, metadata=meta,
+            source=str(path), dtype=dtype,
         )
 
 
@@ -297,6 +306,10 @@ def model_to_arrays(model: FlameModel) -> tuple[dict[str, np.ndarray], dict[str,
         arrays["uv_faces"] = model.uv_faces.astype(np.int32)
     for name, idx in model.masks.items():
         arrays[MASK_PREFIX + name] = np.asarray(idx, dtype=np.int64)
+    for name, idx in model.face_masks.items():
+        arrays[FACE_MASK_PREFIX + name] = np.asarray(idx, dtype=np.int64)
+    if model.eyelid_dirs is not None:
+        arrays[EYELIDS_KEY] = model.eyelid_dirs
     meta = {k: v for k, v in model.metadata.items() if k not in ("file", "format")}
     lmk = model.landmarks
     if lmk is not None:

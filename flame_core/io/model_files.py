@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import topology
 from ..errors import ModelFileError
 from ..landmarks import LandmarkEmbedding
 from ..model import FlameModel
 from . import landmark_files, layout, npy_folder, npz, pkl, safetensors_io
-from .masks import load_masks
+from .eyelids import load_eyelids
+from .masks import fit_masks, load_masks
 from .uvs import load_uvs, match_uvs
 
 #: Formats by file suffix; content decides when it disagrees with the suffix.
@@ -51,13 +53,19 @@ def load_model(
     landmarks: PathLike | Sequence[PathLike] | LandmarkEmbedding | None = None,
     uvs: PathLike | None = None,
     masks: PathLike | None = None,
+    eyelids: PathLike | Sequence[PathLike] | None = None,
+    teeth: bool = False,
 ) -> FlameModel:
     """Load a FLAME model from a ``.pkl`` (FLAME 2020/2023/2023 Open), ``.npz``, ``.safetensors`` or npy folder.
 
     ``n_shape`` / ``n_expression`` keep only the first components; ``dtype`` is float32 or float64.
     ``landmarks`` (one path, a static + dynamic pair, or an embedding), ``uvs`` (``head_template.obj``
-    or ``FLAME_texture.npz``) and ``masks`` (``FLAME_masks.pkl``) attach those to the model. Bad files
-    raise :class:`~flame_core.errors.ModelFileError` naming the file and the key.
+    or ``FLAME_texture.npz``), ``masks`` (``FLAME_masks.pkl``, or SMIRK's per-triangle
+    ``FLAME_masks_triangles.npy``) and ``eyelids`` (``l_eyelid.npy`` / ``r_eyelid.npy``, see
+    :func:`~flame_core.io.eyelids.load_eyelids`) attach those to the model; each must fit the model's
+    mesh (see :mod:`flame_core.topology`). ``teeth`` adds VHAP's 120 teeth vertices (see
+    :mod:`flame_core.teeth`; FLAME's mesh only). Bad files raise
+    :class:`~flame_core.errors.ModelFileError` naming the file and the key.
     """
     fmt = detect_format(path)
     options: dict[str, Any] = dict(n_shape=n_shape, n_expression=n_expression, dtype=dtype)
@@ -70,7 +78,12 @@ def load_model(
         read = safetensors_io.read_safetensors if fmt == "safetensors" else npy_folder.read_folder
         arrays, meta = read(path)
         model = layout.build_model(arrays, path, fmt, stored_metadata=meta, **options)
-    return attach(model, landmarks=landmarks, uvs=uvs, masks=masks)
+    model = attach(model, landmarks=landmarks, uvs=uvs, masks=masks, eyelids=eyelids)
+    if teeth and not model.n_added_vertices:
+        from ..teeth import add_teeth
+
+        model = add_teeth(model)
+    return model
 
 
 def attach(
@@ -79,9 +92,14 @@ def attach(
     landmarks: PathLike | Sequence[PathLike] | LandmarkEmbedding | None = None,
     uvs: PathLike | None = None,
     masks: PathLike | None = None,
+    eyelids: PathLike | Sequence[PathLike] | None = None,
 ) -> FlameModel:
-    """A copy of ``model`` with landmarks, UVs and/or masks read from files (or the model itself)."""
-    if landmarks is None and uvs is None and masks is None:
+    """A copy of ``model`` with landmarks, UVs, masks and/or eyelid blend shapes read from files.
+
+    Each must have been made for the model's mesh (see :mod:`flame_core.topology`), else
+    :class:`ModelFileError`.
+    """
+    if landmarks is None and uvs is None and masks is None and eyelids is None:
         return model
     # C-contiguous copies: the model's derived arrays then match a model loaded from a file bit for bit.
     arrays = {k: np.ascontiguousarray(v) for k, v in model.arrays().items()}
@@ -95,22 +113,63 @@ def attach(
         else:
             lmk = landmark_files.load_landmarks(*landmarks)
         lmk.check_faces(model.n_faces)
+        check_landmarks_fit(lmk, model)
         meta["landmarks_file"] = Path(lmk.source.split(" + ")[0]).name if lmk.source else ""
     if uvs is not None:
         arrays["uv_coords"], arrays["uv_faces"] = match_uvs(uvs, model)
         meta["uvs_file"] = Path(uvs).name
-    mask_dict = dict(model.masks)
+    mask_dict, face_mask_dict = dict(model.masks), dict(model.face_masks)
     if masks is not None:
-        mask_dict = load_masks(masks)
-        meta["masks_file"] = Path(masks).name
-        too_big = {k: int(v.max()) for k, v in mask_dict.items() if v.size and v.max() >= model.n_vertices}
-        if too_big:
-            name, top = next(iter(too_big.items()))
-            raise ModelFileError(masks, "vertex index out of range for the model", key=name,
-                                 expected=f"0..{model.n_vertices - 1}", found=str(top))
+        kind, fitted = fit_masks(masks, load_masks(masks), model.faces, model.n_vertices)
+        if kind == "faces":
+            face_mask_dict = fitted
+            meta["face_masks_file"] = Path(masks).name
+        else:
+            mask_dict = fitted
+            meta["masks_file"] = Path(masks).name
+    if eyelids is not None:
+        arrays["eyelid_dirs"], meta["eyelids_file"] = fit_eyelids(eyelids, model)
     arrays.pop("parents", None)
-    return FlameModel(**arrays, parents=model.parents, masks=mask_dict, landmarks=lmk, metadata=meta,
-                      source=model.source, dtype=model.dtype)
+    return FlameModel(**arrays, parents=model.parents, masks=mask_dict, face_masks=face_mask_dict, landmarks=lmk,
+                      metadata=meta, source=model.source, dtype=model.dtype)
+
+
+def check_landmarks_fit(lmk: LandmarkEmbedding, model: FlameModel) -> None:
+    """Raise unless the landmarks lie in chains on the model's template (made for its mesh)."""
+    template = model.v_template.astype(np.float64)
+    rows = np.zeros(1, dtype=np.int64) if lmk.has_contour else None
+    points = lmk.evaluate(template[None], model.faces, rows)[0]
+    step = topology.landmark_step(points, template)
+    if step > topology.MAX_LANDMARK_STEP:
+        raise ModelFileError(
+            lmk.source or None, "the landmarks were not made for this model's mesh (another topology, e.g. "
+            "FLAME's landmarks on the demo head): consecutive landmarks lie far apart on its template",
+            expected=f"a median step of at most {topology.MAX_LANDMARK_STEP:.0%} of the head's size",
+            found=f"{step:.0%}",
+        )
+
+
+def fit_eyelids(source: PathLike | Sequence[PathLike], model: FlameModel) -> tuple[np.ndarray, str]:
+    """Eyelid blend shapes (V, 3, 2) for ``model`` (zero on added teeth vertices) and their file names."""
+    dirs, names = load_eyelids(source)
+    where = source if isinstance(source, (str, Path)) else names
+    if len(dirs) != model.n_base_vertices:
+        raise ModelFileError(where, "the eyelid shapes do not match the model",
+                             expected=f"{model.n_base_vertices} vertices", found=f"{len(dirs)}")
+    for side, name in ((0, "left"), (1, "right")):
+        size = np.linalg.norm(dirs[:, :, side], axis=1)
+        moved = np.nonzero(size > 1e-3 * size.max())[0] if size.max() > 0 else np.zeros(0, np.int64)
+        scattered = topology.misfit_regions(model.faces, model.n_vertices, {name: moved}, per_face=False)
+        if scattered:
+            raise ModelFileError(
+                where, "the eyelid shapes were not made for this model's mesh (another topology, e.g. FLAME's "
+                "eyelids on the demo head)", key=name,
+                expected=f"the moved vertices in at most {topology.MAX_REGION_PIECES} patches",
+                found=f"{scattered[name]} pieces",
+            )
+    if model.n_added_vertices:
+        dirs = np.concatenate([dirs, np.zeros((model.n_added_vertices, 3, dirs.shape[2]))])
+    return dirs.astype(model.dtype), names
 
 
 def save_model(model: FlameModel, path: PathLike) -> Path:
@@ -137,4 +196,4 @@ def save_model(model: FlameModel, path: PathLike) -> Path:
     return p
 
 
-__all__ = ["attach", "detect_format", "load_masks", "load_model", "load_uvs", "save_model"]
+__all__ = ["attach", "detect_format", "load_eyelids", "load_masks", "load_model", "load_uvs", "save_model"]

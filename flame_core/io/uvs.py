@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..model import FlameModel
+from ..topology import MAX_UV_CONFLICTS, uvs_fit
 from .layout import read_head
 from .obj import read_obj_uvs
 
@@ -55,4 +56,11 @@ def match_uvs(path: str | Path, model: FlameModel) -> tuple[np.ndarray, np.ndarr
     if faces is not None and not np.array_equal(faces, model.faces):
         raise ModelFileError(path, "the OBJ's triangles are not the model's faces (another topology or order)",
                              key="f")
+    fits, evidence = uvs_fit(model.faces, uv_faces, len(uv))
+    if not fits:
+        raise ModelFileError(
+            path, "the UVs were not made for this model's mesh (another topology, e.g. FLAME's UVs on the demo head)",
+            key="ft", expected=f"each UV vertex on one mesh vertex (exceptions: at most {MAX_UV_CONFLICTS:.0%})",
+            found=evidence,
+        )
     return uv.astype(model.dtype), uv_faces

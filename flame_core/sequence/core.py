@@ -12,6 +12,9 @@ import numpy as np
 from ..errors import FlameError
 from ..params import FlameParams
 
+#: Extras that are per-vertex offsets added before skinning (VHAP / GaussianAvatars).
+OFFSET_KEYS = ("static_offset", "dynamic_offset")
+
 
 @dataclass(frozen=True, eq=False)
 class FlameSequence:
@@ -120,6 +123,12 @@ class FlameSequence:
             frame_keys=self.frame_keys,
             skipped=self.skipped,
         )
+
+    @property
+    def offsets(self) -> dict[str, np.ndarray]:
+        """The per-vertex offsets among the extras (VHAP's ``static_offset``, ``dynamic_offset``), by the
+        names :meth:`FlameModel.forward` takes: ``model.forward(seq.params, **seq.offsets)``."""
+        return {k: self.extras[k] for k in OFFSET_KEYS if k in self.extras}
 
     # ------------------------------------------------------------------ time
     @property

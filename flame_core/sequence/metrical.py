@@ -9,8 +9,8 @@ rotations), ``jaw`` (1, 6: 6D), ``eyelids`` (1, 2: left, right), ``tex``, ``sh``
 The 6D representation is the first two rows of the rotation matrix (PyTorch3D's ``matrix_to_rotation_6d``).
 The head stays at the origin with no global rotation; its motion is the camera's, kept as the extras of
 :mod:`flame_core.sequence.cameras` (``camera_R``, ``camera_t``, ``camera_K``, ``image_size``): read it as the
-head's rotation/translation with :func:`~flame_core.sequence.cameras.head_motion`. ``eyelids`` (T, 2) is
-kept as an extra.
+head's rotation/translation with :func:`~flame_core.sequence.cameras.head_motion`. ``eyelids`` (T, 2) drive
+the model's eyelid shapes (the ``eyelids`` parameter).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def prepare(raw: RawData) -> RawData:
 FORMAT = Format(
     name="metrical-tracker",
     label="metrical-tracker",
-    keys={"shape": ("shape",), "exp": ("expression",), "jaw": ("jaw",), "eyes": ("eyes",)},
+    keys={"shape": ("shape",), "exp": ("expression",), "jaw": ("jaw",), "eyes": ("eyes",), EYELIDS: ("eyelids",)},
     signatures=(frozenset({"flame/exp", "flame/jaw"}),),
     static=frozenset({IMAGE_SIZE}),
     prepare=prepare,

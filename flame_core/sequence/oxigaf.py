@@ -3,7 +3,8 @@ and the npz with ``shape``, ``expression`` (or ``expr``), ``pose`` (T, 15), ``tr
 
 ``pose`` is global, neck, jaw, left eye, right eye (3 axis-angle values each); a shorter ``pose`` (whole joints)
 is zero-filled and a missing or ``null`` ``translation`` is zero, as oxigaf-flame reads them.
-A per-frame ``timestamp`` (seconds) is read and written when present.
+A per-frame ``timestamp`` (seconds) and ``eyelids`` (2 eyelid weights, an extension of the layout) are read
+and written when present.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FORMAT = Format(
         "expression": ("expression",),
         "pose": POSE_FIELDS,
         "translation": ("translation",),
+        "eyelids": ("eyelids",),
     },
     aliases={"expr": "expression"},
     signatures=(frozenset({"expression", "pose"}),),
@@ -118,6 +120,9 @@ def to_json(seq: FlameSequence) -> dict[str, Any]:
         if time is not None:
             frame[TIMESTAMP_FIELD] = time
         frames.append(frame)
+    if params.eyelids is not None:  # an extension of the layout: only written when the sequence has eyelids
+        for frame, lids in zip(frames, params.values("eyelids", broadcast=True).tolist()):
+            frame["eyelids"] = lids
     fps = seq.fps if seq.fps is not None and math.isfinite(seq.fps) else None
     return {"fps": fps, "frames": frames}
 

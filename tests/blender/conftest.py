@@ -75,8 +75,9 @@ def empty_file(addon: ModuleType):
     bpy.ops.wm.read_homefile(use_empty=True)
     addon.evaluate.forget()
     prefs = bpy.context.preferences.addons[MODULE].preferences
-    for name in ("model_path", "landmarks_path", "uv_path", "masks_path"):
+    for name in ("model_path", "landmarks_path", "uv_path", "masks_path", "eyelids_path"):
         setattr(prefs, name, "")
+    prefs.teeth = False
     yield
     addon.operators.params.clear_clipboard()
 

@@ -76,7 +76,7 @@ def test_import_npz_keys_every_channel_and_drives_the_mesh(fc, addon, model_file
         got_frames, got = keys[(f"flame.shape[{i}].value", 0)]
         np.testing.assert_array_equal(got_frames, [5.0])
         assert got[0] == pytest.approx(seq.params.shape[i], abs=1e-6)
-    assert len(keys) == 10 + 8 + 18
+    assert len(keys) == 10 + 8 + 18 + 2  # shape, expression, pose and translation, eyelids
     for k in (0, 3, 6):
         scene.frame_set(5 + k)
         frame = seq.params[k]

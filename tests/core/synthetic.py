@@ -258,45 +258,72 @@ def random_barycentric(rng: np.random.Generator, shape: tuple[int, ...]) -> np.n
     return b / b.sum(axis=-1, keepdims=True)
 
 
-def write_static_embedding(path: str | Path, n_faces: int, n: int = 51, seed: int = 0) -> Path:
+def landmark_draw(rng: np.random.Generator, n_faces: int, shape: tuple[int, ...],
+                  faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Face indices and barycentrics of landmarks: random, or on ``faces`` made for that mesh.
+
+    Landmarks made for a mesh lie in chains (see ``flame_core.topology``): with ``faces``, runs of five
+    landmarks sit close to one vertex (weight 0.96 on it, in faces around it).
+    """
+    if faces is None:
+        return rng.integers(0, n_faces, shape), random_barycentric(rng, shape)
+    n = int(np.prod(shape))
+    vertex = np.repeat(rng.integers(0, int(faces.max()) + 1, -(-n // 5)), 5)[:n]
+    face_index = np.empty(n, dtype=np.int64)
+    bary = np.full((n, 3), 0.02)
+    for k, v in enumerate(vertex):
+        around = np.nonzero((faces == v).any(axis=1))[0]
+        face_index[k] = around[rng.integers(0, len(around))]
+        bary[k, list(faces[face_index[k]]).index(v)] = 0.96
+    return face_index.reshape(shape), bary.reshape(shape + (3,))
+
+
+def static_embedding(n_faces: int, n: int = 51, seed: int = 0, faces: np.ndarray | None = None) -> dict:
+    rng = np.random.default_rng(seed)
+    face_index, bary = landmark_draw(rng, n_faces, (n,), faces)
+    return {"lmk_face_idx": face_index.astype(np.uint32), "lmk_b_coords": bary}
+
+
+def write_static_embedding(path: str | Path, n_faces: int, n: int = 51, seed: int = 0,
+                           faces: np.ndarray | None = None) -> Path:
     """``flame_static_embedding.pkl``: ``lmk_face_idx`` (n,) uint32, ``lmk_b_coords`` (n, 3)."""
+    return write_py2_pickle(path, static_embedding(n_faces, n, seed, faces))
+
+
+def dynamic_embedding(n_faces: int, seed: int = 0, faces: np.ndarray | None = None) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    data = {"lmk_face_idx": rng.integers(0, n_faces, n).astype(np.uint32),
-            "lmk_b_coords": random_barycentric(rng, (n,))}
-    return write_py2_pickle(path, data)
+    face_index, bary = landmark_draw(rng, n_faces, (79, 17), faces)
+    return {"lmk_face_idx": face_index.astype(np.int64), "lmk_b_coords": bary}
 
 
-def dynamic_embedding(n_faces: int, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {"lmk_face_idx": rng.integers(0, n_faces, (79, 17)).astype(np.int64),
-            "lmk_b_coords": random_barycentric(rng, (79, 17))}
-
-
-def write_dynamic_embedding(path: str | Path, n_faces: int, seed: int = 0, modern: bool = False) -> Path:
+def write_dynamic_embedding(path: str | Path, n_faces: int, seed: int = 0, modern: bool = False,
+                            faces: np.ndarray | None = None) -> Path:
     """``flame_dynamic_embedding.npy``: a pickled dict in an object array."""
-    return write_object_npy(path, dynamic_embedding(n_faces, seed), modern=modern)
+    return write_object_npy(path, dynamic_embedding(n_faces, seed, faces), modern=modern)
 
 
-def write_deca_embedding(path: str | Path, n_faces: int, seed: int = 0) -> Path:
+def write_deca_embedding(path: str | Path, n_faces: int, seed: int = 0, faces: np.ndarray | None = None) -> Path:
     """DECA's ``landmark_embedding.npy`` bundle."""
     rng = np.random.default_rng(seed)
-    dyn = dynamic_embedding(n_faces, seed + 1)
+    dyn = dynamic_embedding(n_faces, seed + 1, faces)
+    static_faces, static_bary = landmark_draw(rng, n_faces, (51,), faces)
+    full_faces, full_bary = landmark_draw(rng, n_faces, (1, 68), faces)
     data = {
-        "static_lmk_faces_idx": rng.integers(0, n_faces, 51).astype(np.int64),
-        "static_lmk_bary_coords": random_barycentric(rng, (51,)),
+        "static_lmk_faces_idx": static_faces.astype(np.int64),
+        "static_lmk_bary_coords": static_bary,
         "dynamic_lmk_faces_idx": dyn["lmk_face_idx"],
         "dynamic_lmk_bary_coords": dyn["lmk_b_coords"],
-        "full_lmk_faces_idx": rng.integers(0, n_faces, (1, 68)).astype(np.int64),
-        "full_lmk_bary_coords": random_barycentric(rng, (1, 68)),
+        "full_lmk_faces_idx": full_faces.astype(np.int64),
+        "full_lmk_bary_coords": full_bary,
     }
     return write_object_npy(path, data)
 
 
-def write_mediapipe_embedding(path: str | Path, n_faces: int, seed: int = 0) -> Path:
+def write_mediapipe_embedding(path: str | Path, n_faces: int, seed: int = 0, faces: np.ndarray | None = None) -> Path:
     """``mediapipe_landmark_embedding.npz``: 105 landmarks and their mediapipe indices."""
     rng = np.random.default_rng(seed)
-    np.savez(path, lmk_face_idx=rng.integers(0, n_faces, 105), lmk_b_coords=random_barycentric(rng, (105,)),
-             landmark_indices=rng.choice(468, 105, replace=False))
+    face_index, bary = landmark_draw(rng, n_faces, (105,), faces)
+    np.savez(path, lmk_face_idx=face_index, lmk_b_coords=bary, landmark_indices=rng.choice(468, 105, replace=False))
     return Path(path)
 
 
@@ -359,10 +386,11 @@ def write_all(folder: str | Path, n_verts: int = 60, n_faces: int = 100, seed: i
         "uv": uv,
         "uv_faces": uv_faces,
         "pkl": write_flame_pkl(folder / "generic_model.pkl", raw),
-        "static": write_static_embedding(folder / "flame_static_embedding.pkl", n_faces, seed=seed),
-        "dynamic": write_dynamic_embedding(folder / "flame_dynamic_embedding.npy", n_faces, seed=seed),
-        "deca": write_deca_embedding(folder / "landmark_embedding.npy", n_faces, seed=seed),
-        "mediapipe": write_mediapipe_embedding(folder / "mediapipe_landmark_embedding.npz", n_faces, seed=seed),
+        "static": write_static_embedding(folder / "flame_static_embedding.pkl", n_faces, seed=seed, faces=faces),
+        "dynamic": write_dynamic_embedding(folder / "flame_dynamic_embedding.npy", n_faces, seed=seed, faces=faces),
+        "deca": write_deca_embedding(folder / "landmark_embedding.npy", n_faces, seed=seed, faces=faces),
+        "mediapipe": write_mediapipe_embedding(folder / "mediapipe_landmark_embedding.npz", n_faces, seed=seed,
+                                               faces=faces),
         "obj": write_obj(folder / "head_template.obj", raw["v_template"], faces, uv, uv_faces),
         "texture": write_texture_npz(folder / "FLAME_texture.npz", uv, uv_faces),
         "masks": write_masks(folder / "FLAME_masks.pkl", n_verts, seed=seed),

@@ -125,7 +125,7 @@ def test_read_bound_ply_rejects_other_files(tmp_path):
 
 def test_key_mapping_covers_every_field():
     keys = [vhap_keys()[f.name] for f in FIELDS]
-    assert keys == ["shape", "expr", "rotation", "neck_pose", "jaw_pose", "eyes_pose", "translation"]
+    assert keys == ["shape", "expr", "rotation", "neck_pose", "jaw_pose", "eyes_pose", "translation", "eyelid_params"]
 
 
 def test_flame_param_arrays_layout():

@@ -18,8 +18,9 @@ def files(tmp_path):
 
 def test_static_embedding(files):
     lmk = load_landmarks(files["static"])
-    rng = np.random.default_rng(21)  # write_static_embedding's draws, in order
-    assert np.array_equal(lmk.face_index, rng.integers(0, 100, 51))
+    expected = syn.static_embedding(100, seed=21, faces=files["raw"]["f"].astype(np.int64))
+    assert np.array_equal(lmk.face_index, expected["lmk_face_idx"])
+    assert np.array_equal(lmk.barycentric, expected["lmk_b_coords"])
     assert lmk.count == 51 and not lmk.has_contour and lmk.face_index.dtype == np.int64
     np.testing.assert_allclose(lmk.barycentric.sum(axis=1), 1.0)
 

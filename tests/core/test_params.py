@@ -10,7 +10,9 @@ from flame_core.params import FIELD_BY_NAME, N_POSE, POSE_FIELDS
 
 
 def test_layout_is_consistent() -> None:
-    assert [f.name for f in FIELDS] == ["shape", "expression", "rotation", "neck", "jaw", "eyes", "translation"]
+    assert [f.name for f in FIELDS] == ["shape", "expression", "rotation", "neck", "jaw", "eyes", "translation",
+                                        "eyelids"]
+    assert set(FlameParams.__dataclass_fields__) == {f.name for f in FIELDS}
     assert sum(FIELD_BY_NAME[n].size for n in POSE_FIELDS) == N_POSE == 15
     assert sorted(j for n in POSE_FIELDS for j in FIELD_BY_NAME[n].joints) == [0, 1, 2, 3, 4]
 

@@ -304,8 +304,8 @@ def check_smirk(seq: FlameSequence, a: dict[str, np.ndarray]) -> None:
     np.testing.assert_array_equal(seq.params.rotation, a["pose_params"])
     np.testing.assert_array_equal(seq.params.jaw, a["jaw_params"])
     np.testing.assert_array_equal(seq.params.expression, a["expression_params"])
-    np.testing.assert_array_equal(seq.extras["eyelid_params"], a["eyelid_params"])
-    assert seq.frame_keys == {"eyelid_params", "cam"}
+    np.testing.assert_array_equal(seq.params.eyelids, a["eyelid_params"])
+    assert seq.frame_keys == {"cam"}
 
 
 def test_smirk_stacked(tmp_path: Path) -> None:
@@ -331,6 +331,7 @@ def random_sequence(rng: np.random.Generator, dtype: type = np.float64, **kw: ob
         jaw=rng.normal(size=(T, 3)).astype(dtype),
         eyes=rng.normal(size=(T, 6)).astype(dtype),
         translation=rng.normal(size=(T, 3)).astype(dtype),
+        eyelids=rng.uniform(0, 1, size=(T, 2)).astype(dtype),
     )
     return FlameSequence(params, **kw)  # type: ignore[arg-type]
 
