@@ -29,19 +29,23 @@ from bpy.app.handlers import persistent
 
 from ..flame_core import FlameError, FlameParams
 from ..flame_core import rig as core_rig
-from ..flame_core.params import PARENTS, POSE_FIELDS
+from ..flame_core.params import FIELD_BY_NAME, PARENTS, POSE_FIELDS
 from . import evaluate
 
 #: Parameter fields the rig drives (the rotations and the translation).
 RIG_FIELDS: tuple[str, ...] = (*POSE_FIELDS, "translation")
 ROOT = core_rig.BONE_NAMES[0]
+#: (field, first joint, joints) of each rotation field in the 15-value pose vector.
+POSE_SLICES = tuple((name, FIELD_BY_NAME[name].joints[0], len(FIELD_BY_NAME[name].joints)) for name in POSE_FIELDS)
 #: Bone colour sets (Blender's theme palettes) per bone.
 BONE_COLORS = ("THEME09", "THEME04", "THEME03", "THEME01", "THEME01")
 #: Custom property marking the bone-shape objects a rig created (removed with it).
 WIDGET_KEY = "flame_rig_widget"
-#: The rest joints the bones were last fitted to, per rig (runtime only; see :func:`ensure_rest`).
-_fitted: dict[int, bytes] = {}
+#: Where the bone heads belong, per identity (runtime cache; see :func:`ensure_rest`).
+_rest_heads: dict[bytes, np.ndarray] = {}
+REST_CACHE = 16
 _busy: list[bool] = []
+_reported: set[tuple[int, str]] = set()
 
 
 class FlameRigSettings(bpy.types.PropertyGroup):
@@ -63,13 +67,19 @@ def is_rig(obj: Any) -> bool:
 
 
 def rig_of(head: Any) -> Any | None:
-    """The head's rig when it has one in a scene (an armature deleted from every scene no longer drives)."""
-    arm = getattr(head, "flame_rig", None)
-    arm = arm.armature if arm is not None else None
+    """The head's rig: an armature in a scene whose ``flame_rig.head`` is this head (else None).
+
+    An armature deleted from every scene no longer drives; nor does the rig of another head (a
+    duplicated head keeps pointing to the original's rig).
+    """
+    settings = getattr(head, "flame_rig", None)
+    arm = settings.armature if settings is not None else None
     if arm is None or arm.type != "ARMATURE":
         return None
-    original = arm.original if arm.is_evaluated else arm
-    return arm if original.users_scene else None
+    original = arm.original
+    if original.flame_rig.head != head.original or not original.users_scene:
+        return None
+    return arm
 
 
 def head_of(arm: Any) -> Any | None:
@@ -117,8 +127,11 @@ def rig_pose(head: Any, source: Any = None) -> dict[str, np.ndarray] | None:
     arm = rig_of(head)
     if arm is None:
         return None
-    params = params_from_rig(_evaluated_rig(arm, source))
-    return {name: params.values(name).astype(np.float32) for name in RIG_FIELDS}
+    rotvecs, translation = core_rig.pose_from_bone_matrices(*bone_matrices(_evaluated_rig(arm, source)))
+    fields = {name: rotvecs[3 * start : 3 * start + 3 * size].astype(np.float32)
+              for name, start, size in POSE_SLICES}
+    fields["translation"] = translation.astype(np.float32)
+    return fields
 
 
 # ---------------------------------------------------------------------------------------------- building
@@ -163,7 +176,7 @@ def edit_bones(context: Any, arm: Any) -> Iterator[Any]:
     if arm.mode == "EDIT":
         yield arm.data.edit_bones
         return
-    if context.mode not in ("OBJECT", "POSE"):
+    if not can_edit_bones(context, arm):
         raise FlameError(f"leave {context.mode.replace('_', ' ').title()} mode first")
     view_layer = context.view_layer
     if view_layer.objects.get(arm.name) is None:
@@ -204,6 +217,18 @@ def _identity_key(head: Any) -> bytes:
     return hashlib.sha1(fields["shape"].tobytes() + head.flame.model_path.encode()).digest()
 
 
+def _expected_heads(head: Any) -> np.ndarray:
+    """Where the rig's bone heads belong (J, 3), armature space; cached per identity."""
+    key = _identity_key(head)
+    heads = _rest_heads.get(key)
+    if heads is None:
+        heads = core_rig.rest_matrices(rest_joints(head)[0])[:, :3, 3]
+        if len(_rest_heads) >= REST_CACHE:
+            _rest_heads.clear()
+        _rest_heads[key] = heads
+    return heads
+
+
 def fit_rest(context: Any, head: Any, arm: Any) -> None:
     """Move the rig's bones (their rest) to the head's current rest joints; the pose is kept."""
     joints, height = rest_joints(head)
@@ -211,21 +236,27 @@ def fit_rest(context: Any, head: Any, arm: Any) -> None:
     lengths = core_rig.bone_lengths(height if height > 0 else 0.3)
     with edit_bones(context, arm) as bones:
         _place(bones, rest, lengths)
-    _fitted[arm.session_uid] = _identity_key(head)
+
+
+def can_edit_bones(context: Any, arm: Any) -> bool:
+    """Whether the rig's bones can be edited now: nothing else is in an edit or paint mode."""
+    if arm.mode == "EDIT":
+        return True
+    return context.mode == "OBJECT" or (context.mode == "POSE" and context.view_layer.objects.active == arm)
 
 
 def ensure_rest(context: Any, head: Any) -> bool:
-    """Fit the rig's rest to the head's identity when the identity changed since; True when it moved."""
+    """Fit the rig's rest to the head's identity when its bones are elsewhere; True when they moved.
+
+    Waits (returns False) while another object is in an edit or paint mode.
+    """
     arm = rig_of(head)
-    if arm is None or not evaluate.is_editable(arm):
+    if arm is None or not evaluate.is_editable(arm) or not can_edit_bones(context, arm):
         return False
-    key = _identity_key(head)
-    if _fitted.get(arm.session_uid) == key:
-        return False
-    joints, _ = rest_joints(head)
-    _, rest = bone_matrices(arm)
-    if np.allclose(rest[:, :3, 3], core_rig.rest_matrices(joints)[:, :3, 3], atol=1e-7, rtol=0):
-        _fitted[arm.session_uid] = key
+    expected = _expected_heads(head)
+    bones = arm.data.bones
+    current = np.array([bones[name].head_local if name in bones else (np.nan,) * 3 for name in core_rig.BONE_NAMES])
+    if np.allclose(current, expected, atol=1e-6, rtol=0):
         return False
     fit_rest(context, head, arm)
     return True
@@ -290,7 +321,6 @@ def build_rig(context: Any, head: Any, name: str | None = None) -> Any:
         if arm.name in bpy.data.objects:
             remove_object(arm)
         raise
-    _fitted[arm.session_uid] = _identity_key(head)
     return arm
 
 
@@ -317,14 +347,17 @@ def detach(head: Any) -> Any | None:
     head.flame_rig.armature = None
     if arm is not None:
         arm.flame_rig.head = None
-        _fitted.pop(arm.session_uid, None)
     return arm
 
 
 # ---------------------------------------------------------------------------------------------- handlers
 def _report(obj: Any, exc: BaseException) -> None:
-    traceback.print_exc()
-    print(f"FLAME Head: rig of {obj.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    """Print a handler's error once per object and message."""
+    message = f"{type(exc).__name__}: {exc}"
+    if (obj.session_uid, message) not in _reported:
+        _reported.add((obj.session_uid, message))
+        traceback.print_exc()
+        print(f"FLAME Head: rig of {obj.name}: {message}", file=sys.stderr)
 
 
 @persistent
@@ -384,7 +417,8 @@ def unregister() -> None:
         while function in handlers:
             handlers.remove(function)
     del bpy.types.Object.flame_rig  # type: ignore[attr-defined]
-    _fitted.clear()
+    _rest_heads.clear()
+    _reported.clear()
 
 
 CLASSES = (FlameRigSettings,)

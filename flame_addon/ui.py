@@ -250,4 +250,24 @@ def _panels(prefix: str, space: str, region: str, context: str | None, main_poll
     return classes
 
 
-CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)))
+class FLAME_PT_view3d_rig_tools(bpy.types.Panel):
+    """The Rig panel for the active rig itself (e.g. while posing it)."""
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "FLAME"
+    bl_label = "FLAME Rig"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return rig.head_of(context.active_object) is not None
+
+    def draw(self, context: Any) -> None:
+        head = rig.head_of(context.active_object)
+        layout: Any = self.layout
+        if head is not None:
+            layout.label(text=f"Drives the head {head.name!r}", icon="USER")
+            draw_rig(layout, context, head)
+
+
+CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)), FLAME_PT_view3d_rig_tools)

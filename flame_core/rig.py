@@ -46,8 +46,15 @@ assert len(BONE_NAMES) == len(JOINT_NAMES) == N_JOINTS
 
 # ---------------------------------------------------------------------------------------------- rotations
 def orthonormalize(matrices: np.ndarray) -> np.ndarray:
-    """The nearest rotation matrix (..., 3, 3) to each (possibly scaled or sheared) 3x3 matrix."""
-    u, _, vt = np.linalg.svd(np.asarray(matrices, dtype=np.float64))
+    """The nearest rotation matrix (..., 3, 3) to each (possibly scaled or sheared) 3x3 matrix.
+
+    Matrices that already are rotations (to float32 precision, as Blender's are) come back as they are.
+    """
+    m = np.asarray(matrices, dtype=np.float64)
+    gram = np.swapaxes(m, -1, -2) @ m
+    if np.all(np.abs(gram - np.eye(3)) < 1e-6) and np.all(np.linalg.det(m) > 0):
+        return m
+    u, _, vt = np.linalg.svd(m)
     rot = u @ vt
     flip = np.linalg.det(rot) < 0
     if np.any(flip):
@@ -61,16 +68,22 @@ def axis_angle(matrices: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) to axis-angle vectors (..., 3) with angles in [0, pi].
 
     Exact inverse of :func:`flame_core.lbs.rodrigues` for angles below pi (and a valid choice at
-    pi); stable near 0 and near pi.
+    pi): the angle from ``atan2(sin, cos)``, the axis from the skew part, and from the quaternion
+    (Shepperd's method) beyond 150 degrees where the skew part vanishes.
     """
     r = np.asarray(matrices, dtype=np.float64)
-    q = quaternion_from_matrix(r)
-    w = np.abs(q[..., 0])
-    v = q[..., 1:] * np.where(q[..., :1] < 0, -1.0, 1.0)
-    s = np.linalg.norm(v, axis=-1)
-    angle = 2.0 * np.arctan2(s, w)
-    scale = np.where(s > 1e-12, angle / np.where(s > 1e-12, s, 1.0), 2.0)  # small angles: 2 v
-    return v * scale[..., None]
+    skew = np.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], axis=-1)
+    sin = 0.5 * np.linalg.norm(skew, axis=-1)
+    cos = 0.5 * (r[..., 0, 0] + r[..., 1, 1] + r[..., 2, 2] - 1.0)
+    angle = np.arctan2(sin, cos)
+    out = skew * np.where(sin > 1e-12, angle / np.where(sin > 1e-12, 2.0 * sin, 1.0), 0.5)[..., None]
+    far = (cos < 0.0) & (sin < 0.5)
+    if np.any(far):
+        q = quaternion_from_matrix(r[far])
+        v = q[..., 1:]
+        half = np.linalg.norm(v, axis=-1, keepdims=True)
+        out[far] = v / half * (2.0 * np.arctan2(half, q[..., :1]))
+    return out
 
 
 def quaternion_from_matrix(matrices: np.ndarray) -> np.ndarray:
@@ -226,8 +239,9 @@ def pose_matrices(params: FlameParams, rest: np.ndarray) -> np.ndarray:
     return out
 
 
-def params_from_pose_matrices(pose: np.ndarray, rest: np.ndarray) -> FlameParams:
-    """Pose and translation (FlameParams) from armature-space pose matrices (..., J, 4, 4) and rest matrices (J, 4, 4).
+def pose_from_bone_matrices(pose: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FLAME's pose (..., 15) and translation (..., 3) from armature-space pose matrices (..., J, 4, 4)
+    and rest matrices (J, 4, 4).
 
     Each joint's rotation is its bone's world rotation from rest relative to its parent's, in FLAME
     axes; the translation is how far the root bone's head moved. Scale and shear are dropped.
@@ -246,4 +260,10 @@ def params_from_pose_matrices(pose: np.ndarray, rest: np.ndarray) -> FlameParams
             np.swapaxes(world[..., parent, :, :], -1, -2) @ world[..., j, :, :])
     rotvecs = axis_angle(local).reshape(pose.shape[:-3] + (3 * N_JOINTS,))
     translation = (pose[..., 0, :3, 3] - rest[0, :3, 3]) @ FLAME_TO_BLENDER
+    return rotvecs, translation
+
+
+def params_from_pose_matrices(pose: np.ndarray, rest: np.ndarray) -> FlameParams:
+    """:func:`pose_from_bone_matrices` as :class:`FlameParams` (pose and translation)."""
+    rotvecs, translation = pose_from_bone_matrices(pose, rest)
     return FlameParams.from_pose(rotvecs, translation=translation)

@@ -341,3 +341,40 @@ def test_rig_panels_are_registered():
     for editor in ("view3d", "object"):
         panel = getattr(bpy.types, f"FLAME_PT_{editor}_rig")
         assert panel.bl_parent_id == f"FLAME_PT_{editor}_head"
+    assert bpy.types.FLAME_PT_view3d_rig_tools.poll  # the panel shown while the rig itself is active
+
+
+def test_only_its_own_head_follows_a_rig(model_file):
+    """A duplicated head (pointing to the same rig) stays on its parameters; a rig unlinked from the scene stops."""
+    head, arm, model = _rigged(model_file)
+    copy = head.copy()
+    copy.data = head.data.copy()
+    bpy.context.scene.collection.objects.link(copy)
+    assert copy.flame_rig.armature == arm
+    arm.pose.bones["jaw"].rotation_quaternion = Quaternion((1, 0, 0), 0.4)
+    bpy.context.view_layer.update()
+    copy.flame.neck = (0.1, 0.0, 0.0)  # evaluates the copy: its own parameters, not the rig's jaw
+    np.testing.assert_allclose(mesh_positions(copy), _expected(copy, model, neck=[0.1, 0, 0]), atol=TOL)
+    np.testing.assert_allclose(mesh_positions(head), _expected(head, model, jaw=[0.4, 0, 0]), atol=TOL)
+    for collection in list(arm.users_collection):
+        collection.objects.unlink(arm)
+    head.flame.jaw = (0.1, 0.0, 0.0)
+    np.testing.assert_allclose(mesh_positions(head), _expected(head, model, jaw=[0.1, 0, 0]), atol=TOL)
+
+
+def test_bones_wait_for_edit_mode_to_end_before_moving(model_file):
+    head, arm, model = _rigged(model_file)
+    other = bpy.data.objects.new("Other", bpy.data.meshes.new("Other"))
+    bpy.context.scene.collection.objects.link(other)
+    bpy.context.view_layer.objects.active = other
+    bpy.ops.object.mode_set(mode="EDIT")
+    before = np.array([b.head_local for b in arm.data.bones])
+    head.flame.shape[0].value = 2.0
+    bpy.context.view_layer.update()
+    np.testing.assert_array_equal(np.array([b.head_local for b in arm.data.bones]), before)
+    assert other.mode == "EDIT"
+    bpy.ops.object.mode_set(mode="OBJECT")
+    head.update_tag()
+    bpy.context.view_layer.update()
+    moved = blender_axes(model.forward(shape=_shape(head, model)).joints)
+    np.testing.assert_allclose(np.array([b.head_local for b in arm.data.bones]), moved, atol=1e-6)
