@@ -188,16 +188,19 @@ def sample_rig(context: Any, head: Any, frames: np.ndarray) -> FlameParams:
     scene = context.scene
     frame, subframe = scene.frame_current, scene.frame_subframe
     arm: Any = rig.rig_of(head)
-    rows = []
+    poses = np.empty((len(frames), len(core_rig.BONE_NAMES), 4, 4))
+    rests = np.empty_like(poses)
     try:
-        for f in frames:
+        for k, f in enumerate(frames):
             whole = int(np.floor(f))
             scene.frame_set(whole, subframe=float(f - whole))
             depsgraph = context.evaluated_depsgraph_get()
-            rows.append(rig.params_from_rig(arm.evaluated_get(depsgraph)))
+            poses[k], rests[k] = rig.bone_matrices(arm.evaluated_get(depsgraph))
     finally:
         scene.frame_set(frame, subframe=subframe)
-    return FlameParams.stack(rows)
+    if np.array_equal(rests, np.broadcast_to(rests[:1], rests.shape)):
+        return core_rig.params_from_pose_matrices(poses, rests[0])
+    return FlameParams.stack([core_rig.params_from_pose_matrices(p, r) for p, r in zip(poses, rests, strict=True)])
 
 
 def pose_channels(params: FlameParams, frames: np.ndarray) -> list[animation.Channel]:

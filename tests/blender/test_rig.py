@@ -160,6 +160,13 @@ def test_constraints_drivers_keys_and_nla_drive_the_head(model_file, addon):
     parent_empty.rotation_euler = (0.2, 0.0, 0.0)
     # A driver on the left eye from a custom property; keys on the root bone, then moved into an NLA strip.
     arm["look"] = 0.25
+    side = bpy.data.objects.new("Side", None)
+    scene.collection.objects.link(side)
+    side.parent = head
+    side.location = (0.5, -0.4, 0.3)  # head-local: to the left, in front, above
+    locked = arm.pose.bones["eye.R"].constraints.new("LOCKED_TRACK")
+    locked.target = side
+    locked.track_axis, locked.lock_axis = "TRACK_Y", "LOCK_Z"
     fcurve = arm.pose.bones["eye.L"].driver_add("rotation_quaternion", 3)
     fcurve.driver.type = "SCRIPTED"
     var = fcurve.driver.variables.new()
@@ -185,6 +192,8 @@ def test_constraints_drivers_keys_and_nla_drive_the_head(model_file, addon):
         assert np.abs(params.values("neck")).max() > 0.1  # Copy Rotation
         assert np.abs(params.values("jaw")).max() > 0.1  # Child Of
         assert np.abs(params.values("eyes")[:3]).max() > 0.1  # driver
+        right = params.values("eyes")[3:]  # Locked Track, Lock Z: a turn about the eye's vertical only
+        assert abs(right[1]) > 0.2 and abs(right[0]) < 1e-5 and abs(right[2]) < 1e-5
     assert np.abs(seen[0]).max() < 1e-6 and np.abs(seen[2][2] - 0.6) < 1e-5  # NLA: about FLAME Z (root Z)
     assert 0.05 < np.abs(seen[1]).max() < 0.55
     # Moving a constraint target updates the head at once (no frame change).
