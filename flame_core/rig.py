@@ -13,9 +13,11 @@ Conventions (the Blender side and the engine export both build on these):
   rest axes: ``basis_j = C_jᵀ R_j C_j``. The root bone's location is FLAME's ``translation`` in its
   rest axes (``C_0ᵀ t``). Only rotations of the other bones count; their location and scale, and
   the root's scale, are not part of FLAME.
-- The armature-space pose matrix of bone j is then ``M · [t] · G_j · Mᵀ · [C_j-rest]`` where
-  ``G_j`` is FLAME's world transform of joint j and ``M`` the axis change, so that a mesh skinned
-  to these bones with FLAME's weights moves exactly as FLAME's skinning does. Reading a posed
+- The armature-space pose matrix of bone j is then ``M · T(t) · G_j · Mᵀ · Q_j`` (4x4), where
+  ``G_j`` is FLAME's world transform of joint j, ``M`` the axis change and ``Q_j = M C_j`` the
+  bone's rest rotation; so ``pose_j · rest_j⁻¹ = M · T(t) · A_j · Mᵀ`` with ``A_j`` FLAME's skinning
+  transform, and a mesh skinned to these bones with FLAME's weights moves exactly as FLAME's
+  skinning does (before pose correctives, which stay blend shapes). Reading a posed
   armature back (:func:`params_from_pose_matrices`) takes each bone's world rotation relative to
   its rest, so constraints, drivers and parenting tricks that change the evaluated pose all count.
 
