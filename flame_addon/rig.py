@@ -134,6 +134,32 @@ def rig_pose(head: Any, source: Any = None) -> dict[str, np.ndarray] | None:
     return fields
 
 
+def sample_pose(context: Any, head: Any, frames: np.ndarray) -> FlameParams | None:
+    """The rig's evaluated pose and translation at each of ``frames`` (None without a rig).
+
+    The scene is stepped frame by frame (keys, constraints, drivers and NLA all evaluated) and its
+    current frame restored.
+    """
+    arm = rig_of(head)
+    if arm is None:
+        return None
+    frames = np.asarray(frames, dtype=np.float64).reshape(-1)
+    scene = context.scene
+    frame, subframe = scene.frame_current, scene.frame_subframe
+    poses = np.empty((len(frames), len(core_rig.BONE_NAMES), 4, 4))
+    rests = np.empty_like(poses)
+    try:
+        for k, f in enumerate(frames):
+            whole = int(np.floor(f))
+            scene.frame_set(whole, subframe=float(f - whole))
+            poses[k], rests[k] = bone_matrices(arm.evaluated_get(context.evaluated_depsgraph_get()))
+    finally:
+        scene.frame_set(frame, subframe=subframe)
+    if np.array_equal(rests, np.broadcast_to(rests[:1], rests.shape)):
+        return core_rig.params_from_pose_matrices(poses, rests[0])
+    return FlameParams.stack([core_rig.params_from_pose_matrices(p, r) for p, r in zip(poses, rests, strict=True)])
+
+
 # ---------------------------------------------------------------------------------------------- building
 def rest_joints(head: Any) -> tuple[np.ndarray, float]:
     """The head's rest joints (J, 3) for its identity (no expression, no pose), FLAME axes, and its height."""

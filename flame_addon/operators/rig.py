@@ -183,26 +183,6 @@ class _RangeOperator:
         return _editable(head) and rig.rig_of(head) is not None and context.mode in ("OBJECT", "POSE")
 
 
-def sample_rig(context: Any, head: Any, frames: np.ndarray) -> FlameParams:
-    """The rig's evaluated pose and translation at each frame (the scene's frame is restored)."""
-    scene = context.scene
-    frame, subframe = scene.frame_current, scene.frame_subframe
-    arm: Any = rig.rig_of(head)
-    poses = np.empty((len(frames), len(core_rig.BONE_NAMES), 4, 4))
-    rests = np.empty_like(poses)
-    try:
-        for k, f in enumerate(frames):
-            whole = int(np.floor(f))
-            scene.frame_set(whole, subframe=float(f - whole))
-            depsgraph = context.evaluated_depsgraph_get()
-            poses[k], rests[k] = rig.bone_matrices(arm.evaluated_get(depsgraph))
-    finally:
-        scene.frame_set(frame, subframe=subframe)
-    if np.array_equal(rests, np.broadcast_to(rests[:1], rests.shape)):
-        return core_rig.params_from_pose_matrices(poses, rests[0])
-    return FlameParams.stack([core_rig.params_from_pose_matrices(p, r) for p, r in zip(poses, rests, strict=True)])
-
-
 def pose_channels(params: FlameParams, frames: np.ndarray) -> list[animation.Channel]:
     """Keys of the head's pose parameters for a (T,) batch, rotations kept continuous across frames."""
     pose = core_rig.unwrap_axis_angle(params.pose.reshape(len(frames), -1, 3)).reshape(len(frames), -1)
@@ -242,7 +222,9 @@ class FLAME_OT_bake_rig(_RangeOperator, bpy.types.Operator):
         head = _head(context)
         try:
             frames = _frame_range(self, context)
-            params = sample_rig(context, head, frames)
+            params = rig.sample_pose(context, head, frames)
+            if params is None:
+                raise FlameError(f"{head.name!r} has no rig")
             animation.write_keyframes(head, pose_channels(params, frames))
         except (FlameError, OSError, RuntimeError) as exc:
             self.report({"ERROR"}, f"Cannot bake the rig: {exc}")
@@ -264,7 +246,7 @@ class FLAME_OT_rig_from_params(_RangeOperator, bpy.types.Operator):
         arm: Any = rig.rig_of(head)
         try:
             frames = _frame_range(self, context)
-            params = param_channels.sample_params(context, head, frames)
+            params = param_channels.sample_params(context, head, frames, from_rig=False)
             for name in core_rig.BONE_NAMES:
                 if name not in arm.pose.bones:
                     raise FlameError(f"the rig {arm.name!r} has no bone {name!r}")

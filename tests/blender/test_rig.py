@@ -387,3 +387,30 @@ def test_bones_wait_for_edit_mode_to_end_before_moving(model_file):
     bpy.context.view_layer.update()
     moved = blender_axes(model.forward(shape=_shape(head, model)).joints)
     np.testing.assert_allclose(np.array([b.head_local for b in arm.data.bones]), moved, atol=1e-6)
+
+
+def test_bakes_and_exports_of_a_rigged_head_use_the_rig(model_file, fc, tmp_path):
+    """Shape-key bakes and sequence exports sample the rig's pose, not the head's own pose parameters."""
+    head, arm, model = _rigged(model_file)
+    root = arm.pose.bones["root"]
+    for frame, angle in ((1, 0.0), (3, 0.8)):
+        root.rotation_quaternion = Quaternion((0, 1, 0), angle)
+        root.keyframe_insert("rotation_quaternion", frame=frame)
+    rigged = {}
+    for frame in (1, 2, 3):
+        bpy.context.scene.frame_set(frame)
+        rigged[frame] = mesh_positions(head).copy()
+    bpy.context.view_layer.objects.active = head
+    assert bpy.ops.flame.bake_shape_keys(frame_start=1, frame_end=3) == {"FINISHED"}
+    baked = bpy.context.view_layer.objects.active
+    for frame in (1, 2, 3):
+        block = baked.data.shape_keys.key_blocks[f"Frame {frame:04d}"]
+        co = np.empty(3 * len(block.data), dtype=np.float32)
+        block.data.foreach_get("co", co)
+        np.testing.assert_allclose(co.reshape(-1, 3), rigged[frame], atol=TOL)
+    bpy.context.view_layer.objects.active = head
+    path = tmp_path / "rigged.npz"
+    assert bpy.ops.flame.export_sequence(filepath=str(path), frame_start=1, frame_end=3) == {"FINISHED"}
+    rotation = fc.load_sequence(path).params.values("rotation")
+    assert rotation[0] == pytest.approx([0, 0, 0], abs=1e-6)
+    assert rotation[2] == pytest.approx([0, 0.8, 0], abs=1e-5)
