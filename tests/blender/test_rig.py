@@ -414,3 +414,19 @@ def test_bakes_and_exports_of_a_rigged_head_use_the_rig(model_file, fc, tmp_path
     rotation = fc.load_sequence(path).params.values("rotation")
     assert rotation[0] == pytest.approx([0, 0, 0], abs=1e-6)
     assert rotation[2] == pytest.approx([0, 0.8, 0], abs=1e-5)
+
+
+def test_add_rig_and_parameters_to_bones_undo_in_one_step_each(model_file, addon, fc):
+    path, _ = model_file
+    head = add_head(model_path=path)
+    _key_random_params(addon, fc, head, [1, 2, 3], seed=2)
+    bpy.ops.ed.undo_push(message="start")
+    assert bpy.ops.flame.add_rig("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert bpy.ops.flame.rig_from_params("EXEC_DEFAULT", True, frame_start=1, frame_end=3) == {"FINISHED"}
+    name = head.name
+    bpy.ops.ed.undo()
+    arm = bpy.data.objects[name].flame_rig.armature
+    assert arm is not None and (arm.animation_data is None or arm.animation_data.action is None)
+    bpy.ops.ed.undo()
+    assert bpy.data.objects[name].flame_rig.armature is None
+    assert not any(o.type == "ARMATURE" for o in bpy.data.objects)
