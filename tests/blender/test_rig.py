@@ -391,7 +391,7 @@ def test_bones_wait_for_edit_mode_to_end_before_moving(model_file):
 
 def test_bakes_and_exports_of_a_rigged_head_use_the_rig(model_file, fc, tmp_path):
     """Shape-key bakes and sequence exports sample the rig's pose, not the head's own pose parameters."""
-    head, arm, model = _rigged(model_file)
+    head, arm, _model = _rigged(model_file)
     root = arm.pose.bones["root"]
     for frame, angle in ((1, 0.0), (3, 0.8)):
         root.rotation_quaternion = Quaternion((0, 1, 0), angle)
