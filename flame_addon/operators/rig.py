@@ -112,7 +112,7 @@ class FLAME_OT_add_rig(bpy.types.Operator):
                     rig.remove_object(widget)
                 rig.remove_object(arm)
             if stale is not None:
-                head.flame_rig.armature = stale
+                head.flame_rig.armature, stale.flame_rig.head = stale, head
             evaluate.safe_evaluate(head, force=True)
             self.report({"ERROR"}, f"Cannot add a rig: {exc}")
             return {"CANCELLED"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import bpy
 import numpy as np
 import pytest
@@ -430,3 +432,14 @@ def test_add_rig_and_parameters_to_bones_undo_in_one_step_each(model_file, addon
     bpy.ops.ed.undo()
     assert bpy.data.objects[name].flame_rig.armature is None
     assert not any(o.type == "ARMATURE" for o in bpy.data.objects)
+
+
+def test_add_rig_fails_cleanly_without_its_model(model_file):
+    path, _ = model_file
+    head = add_head(model_path=path)
+    before = (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.armatures))
+    os.remove(path)
+    with pytest.raises(RuntimeError, match="Cannot add a rig"):
+        bpy.ops.flame.add_rig()
+    assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.armatures)) == before
+    assert head.flame_rig.armature is None
