@@ -443,3 +443,13 @@ def test_add_rig_fails_cleanly_without_its_model(model_file):
         bpy.ops.flame.add_rig()
     assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.armatures)) == before
     assert head.flame_rig.armature is None
+
+
+def test_a_hidden_rig_still_follows_identity_changes(model_file):
+    head, arm, model = _rigged(model_file)
+    arm.hide_set(True)
+    head.flame.shape[0].value = -1.5
+    bpy.context.view_layer.update()
+    moved = blender_axes(model.forward(shape=_shape(head, model)).joints)
+    np.testing.assert_allclose(np.array([b.head_local for b in arm.data.bones]), moved, atol=1e-6)
+    assert arm.hide_get() and arm.mode == "OBJECT"
