@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -453,3 +456,28 @@ def test_a_hidden_rig_still_follows_identity_changes(model_file):
     moved = blender_axes(model.forward(shape=_shape(head, model)).joints)
     np.testing.assert_allclose(np.array([b.head_local for b in arm.data.bones]), moved, atol=1e-6)
     assert arm.hide_get() and arm.mode == "OBJECT"
+
+
+@pytest.mark.parametrize("separator", [False, True])
+def test_rig_example_script_keys_the_bones(tmp_path, fc, addon, separator):
+    """``scripts/example_rig.py`` as a user runs it: the saved rig reproduces the sequence's pose."""
+    sequence = fc.save_sequence(fc.demo_sequence(frames=6, fps=25.0), tmp_path / "seq.npz")
+    blend = tmp_path / "rigged.blend"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "example_rig.py"
+    command = [sys.executable, str(script), *(["--"] if separator else []), str(sequence), str(blend)]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    head = next(o for o in bpy.data.objects if o.type == "MESH" and o.flame.is_head)
+    arm = head.flame_rig.armature
+    assert arm is not None and arm.animation_data.action is not None
+    expected = fc.load_sequence(sequence)[3]
+    bpy.context.scene.frame_set(4)
+    params = _evaluated_params(addon, arm)
+    for name in ("rotation", "neck", "jaw", "eyes", "translation"):
+        np.testing.assert_allclose(params.values(name), expected.values(name), atol=1e-5)
+    model = addon.evaluate.model_for(head)
+    own = addon.evaluate.read_params(head.flame)  # the head's own keys at this frame: the same pose
+    np.testing.assert_allclose(mesh_positions(head),
+                               blender_axes(model.forward(addon.evaluate.model_params(model, own)).vertices),
+                               atol=TOL)
