@@ -11,20 +11,21 @@ from typing import Any
 
 import bpy
 
-from . import evaluate, followers, handlers, models, operators, preferences, properties, ui
+from . import evaluate, followers, handlers, models, operators, preferences, properties, rig, ui
 from .operators import export_rigged as export_rigged_ops
 from .operators import head as head_ops
 from .operators import landmarks as landmark_ops
 from .operators import params as params_ops
 from .operators import sequence as sequence_ops
 
-CLASSES: tuple[Any, ...] = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *ui.CLASSES)
+CLASSES: tuple[Any, ...] = (*properties.CLASSES, *rig.CLASSES, *preferences.CLASSES, *operators.CLASSES, *ui.CLASSES)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     properties.register()
+    rig.register()
     handlers.register()
     bpy.types.VIEW3D_MT_mesh_add.append(head_ops.menu_add)  # type: ignore[arg-type]
     landmark_ops.register()
@@ -40,6 +41,7 @@ def unregister() -> None:
     landmark_ops.unregister()
     bpy.types.VIEW3D_MT_mesh_add.remove(head_ops.menu_add)  # type: ignore[arg-type]
     handlers.unregister()
+    rig.unregister()
     properties.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams
-from . import followers, models, offsets
+from . import followers, models, offsets, rig
 from .preferences import get_preferences
 
 #: FLAME (x, y, z) -> Blender (x, -z, y) as a matrix acting on column vectors.
@@ -196,6 +196,9 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
     """
     settings = (source or obj).flame
     fields = read_fields(settings)
+    rig_fields = rig.rig_pose(obj, source)  # a rigged head takes its pose from the rig's evaluated bones
+    if rig_fields is not None:
+        fields.update(rig_fields)
     key = obj.session_uid
     signature = _signature(obj, fields, settings)
     if not force and _signatures.get(key) == signature:

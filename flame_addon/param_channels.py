@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameParams
-from . import animation, evaluate
+from . import animation, evaluate, rig
 
 COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
 GROUP_NAMES = {f.name: f.name.title() for f in FIELDS}
@@ -93,8 +93,18 @@ def _from_columns(settings: Any, table: np.ndarray, keys: list[tuple[str, int]])
     return FlameParams(**fields)
 
 
-def sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
+def sample_params(context: Any, obj: Any, frames: np.ndarray, *, from_rig: bool = True) -> FlameParams:
     """The head's parameters at each of ``frames`` as FlameParams with a leading frame axis.
+
+    A rigged head's pose and translation come from its rig (``from_rig=False``: its own parameters).
+    """
+    params = _sample_params(context, obj, frames)
+    pose = rig.sample_pose(context, obj, frames) if from_rig else None  # a rigged head: pose from its rig
+    return params if pose is None else params.replace(**pose.to_dict())
+
+
+def _sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
+    """The head's own parameters at each of ``frames`` as FlameParams with a leading frame axis.
 
     With plain keyframes (the usual case) the F-Curves are evaluated directly; with NLA strips,
     drivers or action blending the scene is stepped frame by frame and the evaluated object read

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 
 from ..flame_core import FIELDS, FlameError
-from . import evaluate, models, offsets
+from . import evaluate, models, offsets, rig
 from .operators import params as params_ops
 from .preferences import DEMO_NOTE, draw_problem, get_preferences
 
@@ -89,6 +89,10 @@ def draw_coefficients(layout: Any, obj: Any, field_name: str) -> None:
 
 def draw_pose(layout: Any, obj: Any) -> None:
     settings = obj.flame
+    arm = rig.rig_of(obj)
+    if arm is not None:
+        layout.label(text=f"Posed by the rig {arm.name!r} (Rig panel)", icon="ARMATURE_DATA")
+        layout.enabled = False
     layout.use_property_split = True
     layout.use_property_decorate = True
     for field in FIELDS:
@@ -194,6 +198,31 @@ def draw_animation(layout: Any, context: Any, obj: Any) -> None:
     col.operator("flame.add_landmarks", icon="OUTLINER_OB_POINTCLOUD", text="Add Landmarks")
 
 
+def draw_rig(layout: Any, context: Any, obj: Any) -> None:
+    """The head's rig: add it, or its state and the operators moving animation between bones and parameters."""
+    arm = rig.rig_of(obj)
+    if arm is None:
+        if obj.flame_rig.armature is not None:
+            layout.label(text=f"The rig {obj.flame_rig.armature.name!r} is in no scene", icon="ERROR")
+            layout.operator("flame.remove_rig", icon="X", text="Forget Rig").delete = False
+        row = layout.row(align=True)
+        row.operator("flame.add_rig", icon="ARMATURE_DATA", text="Add Rig")
+        row.operator("flame.add_rig", icon="HIDE_OFF", text="Add Rig + Eye Target").eye_target = True
+        layout.label(text="Pose from the parameters", icon="INFO")
+        return
+    col = layout.column(align=True)
+    col.label(text=f"Pose from the rig {arm.name!r}", icon="ARMATURE_DATA")
+    col.label(text="Shape and expression stay parameters")
+    try:
+        rig.bone_matrices(arm)
+    except FlameError as exc:
+        layout.label(text=str(exc)[:80], icon="ERROR")
+    col = layout.column(align=True)
+    col.operator("flame.bake_rig", icon="KEYINGSET", text="Bones \u2192 Parameters")
+    col.operator("flame.rig_from_params", icon="BONE_DATA", text="Parameters \u2192 Bones")
+    layout.operator("flame.remove_rig", icon="X", text="Remove Rig")
+
+
 def draw_outputs(layout: Any, context: Any, obj: Any) -> None:
     col = layout.column(align=True)
     col.operator("flame.bake_normal_map", icon="NORMALS_FACE", text="Bake Normal Map")
@@ -214,6 +243,7 @@ SUB_PANELS: tuple[tuple[str, str, Any, set[str]], ...] = (
     *((f.name, f.name.title(), _coefficient_drawer(f.name), {"DEFAULT_CLOSED"} if f.name == "shape" else set())
       for f in COEFFICIENT_FIELDS),
     ("pose", "Pose", staticmethod(lambda layout, context, obj: draw_pose(layout, obj)), set()),
+    ("rig", "Rig", staticmethod(draw_rig), set()),
     ("model", "Model", staticmethod(draw_model), {"DEFAULT_CLOSED"}),
     ("animation", "Animation", staticmethod(draw_animation), {"DEFAULT_CLOSED"}),
     ("outputs", "Normal Maps & Points", staticmethod(draw_outputs), {"DEFAULT_CLOSED"}),
@@ -240,4 +270,24 @@ def _panels(prefix: str, space: str, region: str, context: str | None, main_poll
     return classes
 
 
-CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)))
+class FLAME_PT_view3d_rig_tools(bpy.types.Panel):
+    """The Rig panel for the active rig itself (e.g. while posing it)."""
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "FLAME"
+    bl_label = "FLAME Rig"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return rig.head_of(context.active_object) is not None
+
+    def draw(self, context: Any) -> None:
+        head = rig.head_of(context.active_object)
+        layout: Any = self.layout
+        if head is not None:
+            layout.label(text=f"Drives the head {head.name!r}", icon="USER")
+            draw_rig(layout, context, head)
+
+
+CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)), FLAME_PT_view3d_rig_tools)

@@ -66,7 +66,7 @@ def test_linked_head_is_read_only_for_the_parameter_operators(tmp_path, model_fi
     head = collection.objects["Linked Head"]
     bpy.context.view_layer.objects.active = head
     assert head.flame.is_head and head.library is not None
-    for name in ("reset_params", "randomize_params", "eyes_look_at"):
+    for name in ("reset_params", "randomize_params", "eyes_look_at", "add_rig"):
         assert not getattr(bpy.ops.flame, name).poll(), name
     before = mesh_positions(head).copy()
     with pytest.raises(RuntimeError, match="library"):
