@@ -22,7 +22,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..errors import FlameError
-from ..params import FlameParams
+from ..params import FIELD_NAMES, FlameParams
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from . import resample
 from .core import FlameSequence
@@ -90,8 +90,9 @@ def view_camera(seq: FlameSequence, frame: int = 0, size: Sequence[int] | None =
 
 
 def _fitted(params: FlameParams, model: FlameModel) -> FlameParams:
-    """``params`` with the coefficients the model has (the rest cannot move its joints)."""
+    """``params`` with the coefficients the model has and no eyelids (neither can move its joints)."""
     values = params.to_dict()
+    values.pop("eyelids", None)
     for name, count in (("shape", model.n_shape), ("expression", model.n_expression)):
         if values.get(name) is not None:
             values[name] = values[name][..., :count]
@@ -116,7 +117,7 @@ def head_motion(seq: FlameSequence, model: FlameModel) -> FlameSequence:
     root = joints.reshape(n, -1, 3)[:, 0] - shift  # the posed root joint is J + translation
     rotation = VIEW_R @ R @ axis_angle_to_matrix(own)
     translation = np.einsum("ij,tj->ti", VIEW_R, np.einsum("tij,tj->ti", R, root + shift) + t) - root
-    values = {name: getattr(params, name) for name in ("shape", "expression", "neck", "jaw", "eyes")}
+    values = {name: getattr(params, name) for name in FIELD_NAMES if name not in ("rotation", "translation")}
     moved = FlameParams(rotation=matrix_to_axis_angle(rotation), translation=translation, **values)
     extras = {k: v for k, v in seq.extras.items() if k not in (CAMERA_R, CAMERA_T)}
     frame_keys = (seq.frame_keys or frozenset()) - {CAMERA_R, CAMERA_T}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import bpy
@@ -11,6 +12,7 @@ import pytest
 from helpers import add_head, mesh_positions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+import synthetic  # the synthetic files of the core tests
 import torch_writer as tw  # the torch-format writer of the core tests
 
 SIZE_HW = (480, 640)
@@ -66,7 +68,7 @@ def test_camera_motion_on_the_head(fc, addon, model_file, tmp_path):
     assert not [o for o in bpy.data.objects if o.type == "CAMERA"]
     seq = fc.load_sequence(folder)
     cams = fc.sequence_cameras(seq)
-    still = model.forward(seq.params).vertices.astype(np.float64)
+    still = model.forward(replace(seq.params, eyelids=None)).vertices.astype(np.float64)  # no eyelid shapes
     moved = fc.head_motion(seq, model)
     keys = addon.animation.read_keyframes(head)
     for name in ("rotation", "translation"):
@@ -93,7 +95,7 @@ def test_camera_motion_on_a_camera(fc, addon, model_file, tmp_path):
     assert (render.resolution_x, render.resolution_y) == (SIZE_HW[1], SIZE_HW[0])
     seq = fc.load_sequence(folder)
     cams = fc.sequence_cameras(seq)
-    still = model.forward(seq.params).vertices.astype(np.float64)
+    still = model.forward(replace(seq.params, eyelids=None)).vertices.astype(np.float64)  # no eyelid shapes
     head.location = (0.3, -1.0, 0.2)  # the camera follows the head
     head.rotation_euler = (0.1, 0.0, 0.7)
     for i in range(4):
@@ -150,11 +152,12 @@ def test_unreadable_companion_is_reported_and_left_out(fc, addon, model_file, tm
     assert "file not found" in addon.models.companion_problems(prefs)["uv_path"]
     # a readable file (DECA's layout with torch tensors) attaches and clears the report
     rng = np.random.default_rng(0)
-    n_faces = model.n_faces
+    static_faces, static_bary = synthetic.landmark_draw(rng, model.n_faces, (51,), model.faces)
+    contour_faces, contour_bary = synthetic.landmark_draw(rng, model.n_faces, (79, 17), model.faces)
     data = {
-        "static_lmk_faces_idx": rng.integers(0, n_faces, 51), "static_lmk_bary_coords": rng.dirichlet(np.ones(3), 51),
-        "dynamic_lmk_faces_idx": tw.embedded(rng.integers(0, n_faces, (79, 17))),
-        "dynamic_lmk_bary_coords": tw.embedded(rng.dirichlet(np.ones(3), (79, 17)).astype(np.float32)),
+        "static_lmk_faces_idx": static_faces, "static_lmk_bary_coords": static_bary,
+        "dynamic_lmk_faces_idx": tw.embedded(contour_faces),
+        "dynamic_lmk_bary_coords": tw.embedded(contour_bary.astype(np.float32)),
     }
     bad.write_bytes(tw.object_npy_bytes(data))
     prefs.uv_path = ""
