@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameParams
-from . import animation, evaluate
+from ..flame_core.channels import field_values
+from . import animation, bridge
 
 COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
 GROUP_NAMES = {f.name: f.name.title() for f in FIELDS}
@@ -37,24 +38,6 @@ def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tu
         if names is None or field.name in names:
             keys.extend(field_keys(settings, field.name))
     return keys
-
-
-def field_values(params: FlameParams, name: str, size: int, frames: int | None = None) -> np.ndarray:
-    """A field cut or zero-padded to ``size`` values: (frames, size) when ``frames`` is given, else as stored."""
-    value = getattr(params, name)
-    lead: tuple[int, ...] = (frames,) if frames is not None else (() if value is None else value.shape[:-1])
-    out = np.zeros(lead + (size,), dtype=np.float64)
-    if value is not None:
-        n = min(size, value.shape[-1])
-        out[..., :n] = value[..., :n]
-    return out
-
-
-def varies(values: np.ndarray) -> bool:
-    """True when a (T, n) field is not the same in every frame."""
-    if values.ndim != 2 or len(values) < 2:
-        return False
-    return not np.array_equal(values, np.broadcast_to(values[:1], values.shape))
 
 
 def sequence_channels(settings: Any, params: FlameParams, frames: np.ndarray,
@@ -105,7 +88,7 @@ def sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
     frames = np.asarray(frames, dtype=np.float64).reshape(-1)
     if _simple_animation(obj):
         current = np.concatenate([
-            evaluate.read_params(settings).values(f.name, len(field_keys(settings, f.name))) for f in FIELDS
+            bridge.read_params(settings).values(f.name, len(field_keys(settings, f.name))) for f in FIELDS
         ])
         table = np.broadcast_to(current, (len(frames), len(keys))).copy()
         curves = animation.fcurves_of(obj)
@@ -126,7 +109,7 @@ def sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
             whole = int(np.floor(f))
             scene.frame_set(whole, subframe=float(f - whole))
             depsgraph = context.evaluated_depsgraph_get()
-            rows.append(evaluate.read_params(obj.evaluated_get(depsgraph).flame))
+            rows.append(bridge.read_params(obj.evaluated_get(depsgraph).flame))
     finally:
         scene.frame_set(frame, subframe=subframe)
     stacked = FlameParams.stack(rows)

@@ -100,12 +100,13 @@ def run(package: ModuleType, repeat: int) -> int:
     print(f"playback, scene.frame_set:   {frame_ms:.3f} ms per frame (all of Blender's frame change)")
     print(f"playback, handler share:     {Timing.from_seconds(handler_times).median_ms:.3f} ms per frame")
 
-    params = evaluate.read_params(f)
-    model = evaluate.model_for(obj)
+    addon = package.flame_addon
+    params = addon.bridge.read_params(f)
+    model = addon.heads.model_for(obj)
     vertices = model.forward(params).vertices
-    print(f"  read properties:           {median_ms(lambda: evaluate.read_params(f)):.3f} ms")
+    print(f"  read properties:           {median_ms(lambda: addon.bridge.read_params(f)):.3f} ms")
     print(f"  forward (shape cached):    {median_ms(lambda: model.forward(params)):.3f} ms")
-    print(f"  write positions + update:  {median_ms(lambda: evaluate.write_vertices(obj.data, vertices)):.3f} ms")
+    print(f"  write positions + update:  {median_ms(lambda: addon.bridge.write_positions(obj.data, vertices)):.3f} ms")
     return 0
 
 

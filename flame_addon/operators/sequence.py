@@ -19,7 +19,8 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
-from .. import animation, evaluate, models, objects, param_channels
+from ...flame_core.channels import field_values, used_count, varies
+from .. import animation, bridge, evaluate, heads, models, objects, param_channels
 from ..preferences import get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -69,14 +70,14 @@ class _HeadState:
     @classmethod
     def of(cls, obj: Any) -> _HeadState:
         settings = obj.flame
-        return cls({n: getattr(settings, f"n_{n}") for n in COEFFICIENT_NAMES}, evaluate.read_params(settings))
+        return cls({n: getattr(settings, f"n_{n}") for n in COEFFICIENT_NAMES}, bridge.read_params(settings))
 
     def restore(self, obj: Any) -> None:
         settings = obj.flame
         for name, count in self.counts.items():
             setattr(settings, f"n_{name}", count)
             resize_components(settings, name, count)
-        evaluate.write_params(settings, self.params)
+        bridge.write_params(settings, self.params)
 
 
 @dataclass
@@ -111,22 +112,13 @@ def _file_counts(params: FlameParams) -> dict[str, int]:
     return out
 
 
-def _last_nonzero(params: FlameParams, name: str) -> int:
-    """How many leading coefficients of a field hold anything (trailing zeros dropped)."""
-    value = getattr(params, name)
-    if value is None:
-        return 0
-    used = np.nonzero(np.any(value.reshape(-1, value.shape[-1]) != 0.0, axis=0))[0]
-    return int(used[-1]) + 1 if len(used) else 0
-
-
 def _grow_counts(obj: Any, params: FlameParams, model_counts: dict[str, int], notes: list[str]) -> None:
     """Expose enough components for every coefficient in the file (at most the model's)."""
     settings = obj.flame
     for name, have in _file_counts(params).items():
         available = model_counts[name]
         if have > available:
-            lost = _last_nonzero(params, name) > available
+            lost = used_count(getattr(params, name)) > available
             notes.append(
                 f"the file has {have} {name} coefficients, the model {available}"
                 + (": the rest are dropped" if lost else " (the rest are zero)")
@@ -165,14 +157,14 @@ def import_sequence(
         full = models.get_model(models.resolve_path(head.flame.model_path, prefs), None, None, prefs)
         _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
         settings = head.flame
-        shape = param_channels.field_values(params, "shape", len(settings.shape))
-        shape_varies = param_channels.varies(shape)
+        shape = field_values(params, "shape", len(settings.shape))
+        shape_varies = varies(shape)
         names = VARYING_NAMES + (("shape",) if shape_varies else ())
         channels = param_channels.sequence_channels(settings, params, frames, names)
         remove: list[tuple[str, int]] = []
         if not shape_varies:
             constant = shape if shape.ndim == 1 else shape[0]
-            evaluate.write_params(settings, FlameParams(shape=constant), ("shape",))
+            bridge.write_params(settings, FlameParams(shape=constant), ("shape",))
             keys = param_channels.field_keys(settings, "shape")
             if keyframe_shape:
                 channels += [animation.Channel(p, i, frames[:1], constant[j : j + 1], "Shape")
@@ -281,8 +273,8 @@ as keyframes on a head"""
         if not path:
             self.report({"ERROR"}, "Choose a sequence file or folder")
             return {"CANCELLED"}
-        head = evaluate.active_head(context) if self.target == "ACTIVE" else None
-        if head is not None and not evaluate.is_editable(head):
+        head = heads.active_head(context) if self.target == "ACTIVE" else None
+        if head is not None and not heads.is_editable(head):
             self.report({"ERROR"}, f"{head.name} is linked from a library: make a library override to key it")
             return {"CANCELLED"}
         try:
@@ -313,7 +305,7 @@ def head_sequence(context: Any, obj: Any, frame_start: int, frame_end: int) -> F
     params = param_channels.sample_params(context, obj, frames)
     fields = params.to_dict()
     shape = fields.get("shape")
-    if shape is not None and shape.ndim == 2 and not param_channels.varies(shape):
+    if shape is not None and shape.ndim == 2 and not varies(shape):
         fields["shape"] = shape[0]  # one identity for the whole sequence, as trackers write it
     return FlameSequence(FlameParams(**fields), fps=scene_fps(context.scene), source=obj.name, format="blender")
 
@@ -340,7 +332,7 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.active_head(context) is not None
+        return heads.active_head(context) is not None
 
     def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
         self._default_range(context)
@@ -354,7 +346,7 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
 
     def execute(self, context: Any) -> OperatorResult:
         self._default_range(context)
-        obj = evaluate.active_head(context)
+        obj = heads.active_head(context)
         if obj is None:
             self.report({"ERROR"}, "Select a FLAME head")
             return {"CANCELLED"}
@@ -381,3 +373,16 @@ def menu_export(self: Any, context: Any) -> None:
 
 
 CLASSES = (FLAME_OT_import_sequence, FLAME_OT_export_sequence)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.TOPBAR_MT_file_import.append(menu_import)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_export.append(menu_export)  # type: ignore[arg-type]
+
+
+def unregister() -> None:
+    bpy.types.TOPBAR_MT_file_export.remove(menu_export)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_import.remove(menu_import)  # type: ignore[arg-type]
+    _unregister_classes()

@@ -103,12 +103,12 @@ def test_new_head_when_none_is_active(fc, addon, tmp_path):
     seq = make_sequence(fc, 3, n_shape=5, n_expression=6)
     path = fc.save_sequence(seq, tmp_path / "seq.npz")
     obj = import_file(path, frame_start=1)
-    assert addon.evaluate.is_head(obj)
+    assert addon.heads.is_head(obj)
     assert len(obj.flame.expression) == 6 and len(obj.flame.shape) == 5
     check_keys(addon, obj, seq.params, np.arange(1, 4, dtype=np.float64))
     head = obj
     obj2 = import_file(path, target="NEW")
-    assert obj2 != head and addon.evaluate.is_head(obj2)
+    assert obj2 != head and addon.heads.is_head(obj2)
 
 
 def test_counts_clamped_to_the_model_with_a_warning(fc, addon, model_file, tmp_path):
