@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams
+from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams, MeshMismatchError
 from ..flame_core.mesh import check_vertex_count
 from . import bridge, followers, heads
 
@@ -51,6 +51,7 @@ _sources: dict[str, ParamSource] = {}
 _signatures: dict[int, bytes] = {}
 _errors: dict[int, str] = {}
 _notes: dict[int, str] = {}
+_mismatched: set[int] = set()
 _reported: set[tuple[int, str]] = set()
 
 
@@ -145,6 +146,7 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
     bridge.write_positions(mesh, output.vertices)
     _signatures[key] = signature
     _errors.pop(key, None)
+    _mismatched.discard(key)
     followers.update_followers(obj, model, used, output)
     return True
 
@@ -153,6 +155,9 @@ def safe_evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
     """:func:`evaluate` for handlers and update callbacks: errors are stored, printed once, never raised."""
     try:
         return evaluate(obj, force=force, source=source)
+    except MeshMismatchError as exc:
+        message = str(exc)
+        _mismatched.add(obj.session_uid)
     except (FlameError, OSError) as exc:
         message = str(exc)
     except Exception as exc:  # a handler must never raise; the details go to the console
@@ -172,6 +177,11 @@ def error(obj: Any) -> str | None:
     return _errors.get(obj.session_uid)
 
 
+def mesh_mismatch(obj: Any) -> bool:
+    """True when the head's last evaluation failed because its mesh no longer has the model's vertices."""
+    return obj.session_uid in _mismatched
+
+
 def note(obj: Any) -> str | None:
     """What evaluation did to a head besides deforming it (e.g. made its linked mesh local), for the panels."""
     return _notes.get(obj.session_uid)
@@ -184,9 +194,11 @@ def forget(obj: Any | None = None) -> None:
         _errors.clear()
         _reported.clear()
         _notes.clear()
+        _mismatched.clear()
     else:
         for table in (_signatures, _errors, _notes):
             table.pop(obj.session_uid, None)
+        _mismatched.discard(obj.session_uid)
 
 
 def _evaluated(obj: Any, depsgraph: Any) -> Any:

@@ -39,6 +39,10 @@ def draw_error(layout: Any, obj: Any) -> None:
         col.label(text="The head keeps its last mesh:", icon="ERROR")
         for start in range(0, len(message), 60):
             col.label(text=message[start : start + 60])
+        if evaluate.mesh_mismatch(obj):
+            row = box.row(align=True)
+            row.operator("flame.rebuild_mesh", icon="FILE_REFRESH")
+            row.operator("flame.convert_to_mesh", icon="MESH_DATA")
 
 
 def draw_notes(layout: Any, obj: Any) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from bpy.props import IntProperty, StringProperty
 
 from ...flame_core import N_EXPRESSION, N_SHAPE, FlameError, FlameModel
-from .. import bridge, evaluate, models, objects
+from .. import bridge, evaluate, heads, models, objects
 from ..preferences import DEFAULT_N_EXPRESSION, DEFAULT_N_SHAPE, get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -102,11 +102,81 @@ class FLAME_OT_add_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def rebuild_mesh(obj: Any) -> None:
+    """Replace a head's mesh geometry by its model's (edits and applied modifiers undone), then evaluate.
+
+    The mesh datablock, its materials and the object's modifiers are kept; shape keys and vertex-group weights
+    of the edited geometry go (the model's mask groups are added again).
+    """
+    model = heads.model_for(obj)
+    if obj.data.shape_keys is not None:
+        obj.shape_key_clear()
+    bridge.write_mesh(obj.data, model.v_template, model.faces, model.uv_coords, model.uv_faces, uv_name=UV_MAP)
+    for name in model.masks:
+        group = obj.vertex_groups.get(name)
+        if group is not None:
+            obj.vertex_groups.remove(group)
+    add_mask_groups(obj, model)
+    evaluate.forget(obj)
+    evaluate.evaluate(obj, force=True)
+
+
+def _head_in_object_mode(context: Any) -> bool:
+    obj = heads.active_head(context)
+    return obj is not None and heads.is_editable(obj) and heads.is_editable(obj.data) and context.mode == "OBJECT"
+
+
+class FLAME_OT_rebuild_mesh(bpy.types.Operator):
+    """Give the active head its model's mesh back (after its geometry was edited or a modifier applied); \
+parameters, materials and modifiers are kept"""
+
+    bl_idname = "flame.rebuild_mesh"
+    bl_label = "Rebuild Mesh"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return _head_in_object_mode(context)
+
+    def execute(self, context: Any) -> OperatorResult:
+        obj = heads.active_head(context)
+        assert obj is not None
+        try:
+            rebuild_mesh(obj)
+        except (FlameError, OSError) as exc:
+            self.report({"ERROR"}, f"Cannot rebuild the mesh of {obj.name}: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"{obj.name}: the mesh has the model's {len(obj.data.vertices)} vertices again")
+        return {"FINISHED"}
+
+
+class FLAME_OT_convert_to_mesh(bpy.types.Operator):
+    """Make the active head a plain mesh as it is now: it keeps its geometry and no longer follows FLAME \
+parameters"""
+
+    bl_idname = "flame.convert_to_mesh"
+    bl_label = "Convert to Plain Mesh"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        obj = heads.active_head(context)
+        return obj is not None and heads.is_editable(obj)
+
+    def execute(self, context: Any) -> OperatorResult:
+        obj = heads.active_head(context)
+        assert obj is not None
+        obj.flame.is_head = False
+        evaluate.forget(obj)
+        self.report({"INFO"}, f"{obj.name} is a plain mesh now ({len(obj.data.vertices)} vertices)")
+        return {"FINISHED"}
+
+
 def menu_add(self: Any, context: Any) -> None:
     self.layout.operator(FLAME_OT_add_head.bl_idname, text="FLAME Head", icon="USER")
 
 
-CLASSES = (FLAME_OT_add_head,)
+CLASSES = (FLAME_OT_add_head, FLAME_OT_rebuild_mesh, FLAME_OT_convert_to_mesh)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 
 
