@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameParams
-from ..flame_core.channels import field_values
+from ..flame_core.channels import ChannelKeys
 from . import animation, bridge
 
 COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
@@ -31,6 +31,17 @@ def field_keys(settings: Any, name: str) -> list[tuple[str, int]]:
     return [(f"flame.{name}", i) for i in range(field.size)]
 
 
+def value_key(settings: Any, name: str, index: int) -> tuple[str, int]:
+    """(data_path, index) of value ``index`` of field ``name``."""
+    return field_keys(settings, name)[index]
+
+
+def to_channel(settings: Any, keys: ChannelKeys) -> animation.Channel:
+    """The animation channel of a core :class:`ChannelKeys` on a head."""
+    path, index = value_key(settings, keys.field, keys.index)
+    return animation.Channel(path, index, keys.frames, keys.values, GROUP_NAMES[keys.field])
+
+
 def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
     """(data_path, index) of every exposed parameter value of a head (optionally only some fields)."""
     keys: list[tuple[str, int]] = []
@@ -40,17 +51,27 @@ def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tu
     return keys
 
 
-def sequence_channels(settings: Any, params: FlameParams, frames: np.ndarray,
-                      names: tuple[str, ...]) -> list[animation.Channel]:
-    """One channel per exposed value of the fields ``names``, keyed at ``frames`` (T values each)."""
-    channels = []
-    for name in names:
-        keys = field_keys(settings, name)
-        values = field_values(params, name, len(keys), len(frames))
-        group = GROUP_NAMES[name]
-        for j, (path, index) in enumerate(keys):
-            channels.append(animation.Channel(path, index, frames, values[:, j], group))
-    return channels
+def keyed_range(obj: Any) -> tuple[int, int] | None:
+    """The first and last frame the head's parameters are keyed at (its action's ``flame.*`` F-Curves and its
+    unmuted NLA strips), or None when nothing is keyed."""
+    lows: list[float] = []
+    highs: list[float] = []
+    for curve in animation.curves_by_path(obj, "flame."):
+        if len(curve.keyframe_points):
+            low, high = curve.range()
+            lows.append(low)
+            highs.append(high)
+    anim = obj.animation_data
+    if anim is not None:
+        for track in anim.nla_tracks:
+            if not track.mute:
+                for strip in track.strips:
+                    if not strip.mute:
+                        lows.append(strip.frame_start)
+                        highs.append(strip.frame_end)
+    if not lows:
+        return None
+    return int(np.floor(min(lows))), int(np.ceil(max(highs)))
 
 
 def _simple_animation(obj: Any) -> bool:

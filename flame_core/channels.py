@@ -6,10 +6,13 @@ T frames; a channel whose values are the same in every frame is *constant* and n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import ParamsError
-from .params import FIELD_BY_NAME, FlameParams
+from .params import FIELD_BY_NAME, FIELDS, FlameParams
 
 
 def field_values(params: FlameParams, name: str, size: int, frames: int | None = None) -> np.ndarray:
@@ -54,20 +57,60 @@ def used_count(values: np.ndarray | None) -> int:
     return int(used[-1]) + 1 if len(used) else 0
 
 
-def replace_range(frames: np.ndarray, values: np.ndarray, new_frames: np.ndarray,
-                  new_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys (frames, values) with those inside ``new_frames``' span replaced by the new keys, sorted by frame.
+#: What happens to a channel that is the same in every frame: one key, or no key (the value is set instead).
+CONSTANT_MODES = ("ONE", "NONE")
 
-    Keys before the first and after the last new frame are kept; with no new keys nothing changes.
+
+@dataclass(frozen=True)
+class ChannelKeys:
+    """The keys of one parameter value: value ``index`` of field ``field`` takes ``values`` at ``frames``."""
+
+    field: str
+    index: int
+    frames: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class SequenceChannels:
+    """The channels of a sequence: keyed ones, and constant ones left unkeyed (their values to set instead)."""
+
+    keyed: list[ChannelKeys]
+    constants: dict[tuple[str, int], float]
+    fields: tuple[str, ...]
+    n_varying: int
+    n_constant: int
+
+
+def sequence_channels(params: FlameParams, sizes: Mapping[str, int], frames: np.ndarray, *,
+                      constant: str = "ONE", range_ends: bool = False) -> SequenceChannels:
+    """One channel per value of every field ``params`` holds (among ``sizes``, which gives each field's count).
+
+    Fields ``params`` lacks (None) are left out entirely. A channel that varies is keyed at every frame; a
+    constant one gets one key at the first frame (``constant="ONE"``; with ``range_ends`` also one at the last,
+    so that keys around the range keep their own values) or none (``"NONE"``: listed in ``constants``).
     """
+    if constant not in CONSTANT_MODES:
+        raise ParamsError(f"unknown constant-channel mode {constant!r}; known: {', '.join(CONSTANT_MODES)}")
     frames = np.asarray(frames, dtype=np.float64).reshape(-1)
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    new_frames = np.asarray(new_frames, dtype=np.float64).reshape(-1)
-    new_values = np.asarray(new_values, dtype=np.float64).reshape(-1)
-    if len(new_frames) == 0:
-        return frames, values
-    outside = (frames < new_frames.min()) | (frames > new_frames.max())
-    all_frames = np.concatenate([frames[outside], new_frames])
-    all_values = np.concatenate([values[outside], new_values])
-    order = np.argsort(all_frames, kind="stable")
-    return all_frames[order], all_values[order]
+    ends = np.array([0, len(frames) - 1]) if range_ends and len(frames) > 1 else np.array([0])
+    keyed: list[ChannelKeys] = []
+    constants: dict[tuple[str, int], float] = {}
+    fields = []
+    n_varying = n_constant = 0
+    for field in FIELDS:
+        if field.name not in sizes or getattr(params, field.name) is None:
+            continue
+        fields.append(field.name)
+        table = field_values(params, field.name, int(sizes[field.name]), len(frames))
+        same = constant_columns(table)
+        n_constant += int(same.sum())
+        n_varying += int((~same).sum())
+        for j in range(table.shape[1]):
+            if not same[j]:
+                keyed.append(ChannelKeys(field.name, j, frames, table[:, j]))
+            elif constant == "ONE":
+                keyed.append(ChannelKeys(field.name, j, frames[ends], table[ends, j]))
+            elif len(frames):
+                constants[(field.name, j)] = float(table[0, j])
+    return SequenceChannels(keyed, constants, tuple(fields), n_varying, n_constant)

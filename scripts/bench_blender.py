@@ -7,7 +7,10 @@ given), adds a demo head (5023 vertices) and times:
 
 - a parameter change through the property (update callback -> forward -> mesh), expression and shape;
 - playback: ``scene.frame_set`` with every parameter animated (the handler's share timed separately);
-- the parts: reading the properties, the forward pass, writing the positions.
+- the parts: reading the properties, the forward pass, writing the positions;
+- playback of a head with an imported 1000-frame VHAP performance (300 shape, 100 expression, pose), alone,
+  then with one and with five bound 100k-point clouds following it (``frame_set`` as a whole: Blender's
+  F-Curves, the handler, the Geometry Nodes evaluation of the clouds).
 """
 
 from __future__ import annotations
@@ -107,7 +110,49 @@ def run(package: ModuleType, repeat: int) -> int:
     print(f"  read properties:           {median_ms(lambda: addon.bridge.read_params(f)):.3f} ms")
     print(f"  forward (shape cached):    {median_ms(lambda: model.forward(params)):.3f} ms")
     print(f"  write positions + update:  {median_ms(lambda: addon.bridge.write_positions(obj.data, vertices)):.3f} ms")
+    playback_with_clouds(package, repeat)
     return 0
+
+
+def playback_with_clouds(package: ModuleType, repeat: int, frames: int = 1000, points: int = 100_000) -> None:
+    """``frame_set`` of a head keyed from a 1000-frame VHAP file, then with bound 100k clouds following it."""
+    import tempfile
+
+    import bpy
+    import numpy as np
+
+    fc = package.flame_core
+    rng = np.random.default_rng(1)
+    params = fc.FlameParams(
+        shape=rng.normal(size=300), expression=rng.normal(scale=0.5, size=(frames, 100)),
+        rotation=rng.normal(scale=0.05, size=(frames, 3)), neck=rng.normal(scale=0.05, size=(frames, 3)),
+        jaw=np.abs(rng.normal(scale=0.1, size=(frames, 3))), eyes=rng.normal(scale=0.05, size=(frames, 6)),
+        translation=rng.normal(scale=0.005, size=(frames, 3)),
+    )
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    with tempfile.TemporaryDirectory() as folder:
+        path = fc.save_sequence(fc.FlameSequence(params, fps=25.0), f"{folder}/tracked_flame_params.npz")
+        bpy.ops.flame.import_sequence(filepath=str(path), frame_start=1)
+    head = bpy.context.active_object
+    step = itertools.count()
+
+    def play() -> None:
+        scene.frame_set(1 + next(step) % frames)
+
+    def median_ms() -> float:
+        runs = [measure(play, repeat, warmup=5).median_ms for _ in range(3)]
+        return sorted(runs)[1]
+
+    print(f"VHAP import ({frames} frames, {len(head.flame.shape)} shape, {len(head.flame.expression)} expression):")
+    print(f"  playback, scene.frame_set: {median_ms():.3f} ms per frame")
+    for count in (1, 5):
+        while sum(1 for child in head.children if child.get("flame_bound")) < count:
+            bpy.context.view_layer.objects.active = head
+            bpy.ops.flame.sample_points(count=points, seed=count, bind=True)
+        label = f"{count} bound {points // 1000}k cloud{'s' if count > 1 else ''}"
+        print(f"  with {label}:  {median_ms():.3f} ms per frame")
 
 
 if __name__ == "__main__":

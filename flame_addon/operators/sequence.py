@@ -19,9 +19,8 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
-from ...flame_core.channels import field_values, used_count, varies
-from .. import animation, bridge, evaluate, heads, models, objects, param_channels
-from ..preferences import get_preferences
+from ...flame_core.channels import sequence_channels, used_count, varies
+from .. import animation, bridge, evaluate, heads, objects, param_channels
 from ..properties import resize_components
 from ..results import OperatorResult
 from .head import create_head
@@ -102,6 +101,9 @@ class ImportResult:
     frames: int
     frame_start: int
     notes: list[str] = field(default_factory=list)
+    action: Any = None
+    keyed: str = ""
+    kept: list[str] = field(default_factory=list)
 
 
 def _file_counts(params: FlameParams) -> dict[str, int]:
@@ -129,6 +131,10 @@ def _grow_counts(obj: Any, params: FlameParams, model_counts: dict[str, int], no
             resize_components(settings, name, need)
 
 
+def _frame_span(frames: np.ndarray) -> str:
+    return f"frame {frames[0]:g}" if len(frames) == 1 else f"frames {frames[0]:g}-{frames[-1]:g}"
+
+
 def import_sequence(
     context: Any,
     seq: FlameSequence,
@@ -137,44 +143,58 @@ def import_sequence(
     frame_start: int = 1,
     fps_mode: str = "SCENE",
     keyframe_shape: bool = True,
+    mode: str = "NEW_ACTION",
+    constant_keys: str = "ONE",
+    name: str | None = None,
     interpolation: str = "LINEAR",
     progress: Any = None,
 ) -> ImportResult:
-    """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing)."""
+    """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing).
+
+    ``mode`` (see ``animation.write_keyframes``): a new action named ``name`` (the previous one kept on the
+    NLA), only the keys inside the imported range replaced, or whole F-Curves replaced. Fields the sequence
+    lacks are not touched. A channel that is the same in every frame gets one key (``constant_keys="ONE"``;
+    at both ends of the range in ``REPLACE_RANGE``) or none (``"NONE"``: its value is set on the head and
+    its F-Curve in the keyed action removed); ``keyframe_shape=False`` does that for the shape alone.
+    """
     scene = context.scene
     seq, new_fps, note = timed_for_scene(seq, scene, fps_mode)
     notes = [note] if note else []
     n = len(seq)
     frames = frame_start + np.arange(n, dtype=np.float64)
     params = seq.params
-    prefs = get_preferences(context)
     created = head is None
     scene_before = _SceneState.of(scene)
     head_before = None if head is None else _HeadState.of(head)
     if head is None:
         head = create_head(context, "", 0, 0)
     try:
-        full = models.get_model(models.resolve_path(head.flame.model_path, prefs), None, None, prefs)
-        _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
+        full = heads.full_model(head)
+        _grow_counts(head, params, {c: getattr(full, f"n_{c}") for c in COEFFICIENT_NAMES}, notes)
         settings = head.flame
-        shape = field_values(params, "shape", len(settings.shape))
-        shape_varies = varies(shape)
-        names = VARYING_NAMES + (("shape",) if shape_varies else ())
-        channels = param_channels.sequence_channels(settings, params, frames, names)
-        remove: list[tuple[str, int]] = []
-        if not shape_varies:
-            constant = shape if shape.ndim == 1 else shape[0]
-            bridge.write_params(settings, FlameParams(shape=constant), ("shape",))
-            keys = param_channels.field_keys(settings, "shape")
-            if keyframe_shape:
-                channels += [animation.Channel(p, i, frames[:1], constant[j : j + 1], "Shape")
-                             for j, (p, i) in enumerate(keys)]
-            else:
-                remove = keys
-        animation.write_keyframes(head, channels, interpolation=interpolation, remove=remove,
-                                  action_name=f"{head.name} Sequence", progress=progress)
-        scene.frame_start = int(frames[0])
-        scene.frame_end = int(frames[-1])
+        sizes = {f.name: len(param_channels.field_keys(settings, f.name)) for f in FIELDS}
+        built = sequence_channels(params, sizes, frames, constant=constant_keys, range_ends=mode == "REPLACE_RANGE")
+        keyed, constants = built.keyed, dict(built.constants)
+        if not keyframe_shape and "shape" in built.fields:
+            for channel in [c for c in keyed if c.field == "shape" and len(c.frames) < max(n, 2)]:
+                constants[(channel.field, channel.index)] = float(channel.values[0])
+            keyed = [c for c in keyed if (c.field, c.index) not in constants]
+        channels = [param_channels.to_channel(settings, c) for c in keyed]
+        remove = [param_channels.value_key(settings, name, j) for name, j in constants]
+        report = animation.write_keyframes(head, channels, mode=mode, interpolation=interpolation, remove=remove,
+                                           action_name=name or f"{head.name} Sequence", progress=progress)
+        if constants:
+            values: dict[str, np.ndarray] = {}
+            for (field_name, j), value in constants.items():
+                values.setdefault(field_name, bridge.read_fields(settings)[field_name].copy())[j] = value
+            bridge.write_fields(settings, values)
+        if frames[-1] < 0:
+            notes.append(f"the keys ({_frame_span(frames)}) are before frame 0, where the scene range cannot go")
+        else:
+            if frames[0] < 0:
+                notes.append(f"the scene range starts at 0, the keys at {frames[0]:g}: export uses the keyed range")
+            scene.frame_start = max(0, int(frames[0]))
+            scene.frame_end = int(frames[-1])
         if new_fps is not None:
             set_scene_fps(scene, new_fps)
     except BaseException:
@@ -189,7 +209,17 @@ def import_sequence(
         raise
     scene.frame_set(scene.frame_current)
     evaluate.safe_evaluate(head, force=True)
-    return ImportResult(head, n, frame_start, notes)
+    once = f", {built.n_constant} constant ones keyed once" if constant_keys == "ONE" else (
+        f", {built.n_constant} constant ones set without keys" if built.n_constant else "")
+    keyed_text = (f"{', '.join(built.fields)} at {_frame_span(frames)} in the action {report.action.name!r} "
+                  f"({built.n_varying} channels per frame{once})")
+    return ImportResult(head, n, frame_start, notes, report.action, keyed_text, report.kept)
+
+
+def _action_name(path: str) -> str:
+    """A new action's name: the file's name without its extension (the folder's for per-frame folders)."""
+    base = os.path.basename(path.rstrip(os.sep))
+    return os.path.splitext(base)[0] or base
 
 
 def _selected_path(operator: Any) -> str:
@@ -252,8 +282,29 @@ as keyframes on a head"""
     keyframe_shape: BoolProperty(  # type: ignore[valid-type]
         name="Key Shape",
         description="Key the shape once at the start frame when it is the same in every frame "
-        "(it is always keyed per frame when it changes)",
+        "(it is always keyed per frame when it changes); off: set it without keys",
         default=True,
+    )
+    mode: EnumProperty(  # type: ignore[valid-type]
+        name="Mode", description="Where the keys go, and what happens to the animation already there",
+        items=[
+            ("NEW_ACTION", "New Action",
+             "Key a new action named after the file; the head's previous action is kept as an NLA strip"),
+            ("REPLACE_RANGE", "Replace Range",
+             "Key the head's action, replacing only keys inside the imported frame range (keys before and after "
+             "stay)"),
+            ("REPLACE", "Replace Channels",
+             "Key the head's action, replacing the whole F-Curves of the channels the file holds"),
+        ],
+        default="NEW_ACTION",
+    )
+    constant_keys: EnumProperty(  # type: ignore[valid-type]
+        name="Constant Channels", description="Channels that are the same in every frame (e.g. the identity)",
+        items=[
+            ("ONE", "One Key", "One key at the start frame (Replace Range: one at each end of the range)"),
+            ("NONE", "No Key", "Set the value on the head without a key (its F-Curve in the keyed action goes)"),
+        ],
+        default="ONE",
     )
     target: EnumProperty(  # type: ignore[valid-type]
         name="Head", description="Head the sequence is keyed on",
@@ -282,7 +333,8 @@ as keyframes on a head"""
             with _Progress(context) as progress:
                 result = import_sequence(
                     context, seq, head=head, frame_start=self.frame_start, fps_mode=self.fps_mode,
-                    keyframe_shape=self.keyframe_shape, progress=progress,
+                    keyframe_shape=self.keyframe_shape, mode=self.mode, constant_keys=self.constant_keys,
+                    name=_action_name(path), progress=progress,
                 )
         except (FlameError, OSError) as exc:
             message = str(exc)
@@ -294,7 +346,9 @@ as keyframes on a head"""
         objects.select_only(context, obj)
         for note in result.notes:
             self.report({"WARNING"}, f"{os.path.basename(path)}: {note}")
-        self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}")
+        kept = f"; kept {' and '.join(result.kept)}" if result.kept else ""
+        self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}: "
+                              f"{result.keyed}{kept}")
         return {"FINISHED"}
 
 
@@ -321,8 +375,10 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
     filename_ext = ".npz"
     filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})  # type: ignore[valid-type]
     filter_glob: StringProperty(default="*.npz;*.json", options={"HIDDEN"})  # type: ignore[valid-type]
-    frame_start: IntProperty(name="Start Frame", description="First frame (default: the scene's)")  # type: ignore[valid-type]
-    frame_end: IntProperty(name="End Frame", description="Last frame (default: the scene's)")  # type: ignore[valid-type]
+    frame_start: IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="First frame (default: the first keyed frame, else the scene's start)")
+    frame_end: IntProperty(  # type: ignore[valid-type]
+        name="End Frame", description="Last frame (default: the last keyed frame, else the scene's end)")
 
     def check(self, context: Any) -> bool:
         """Keep a .json extension the user typed (ExportHelper would append .npz)."""
@@ -339,10 +395,14 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
         return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
 
     def _default_range(self, context: Any) -> None:
+        """Unset ends: the head's keyed range (never dropping keyed frames), else the scene's range."""
+        obj = heads.active_head(context)
+        keyed = param_channels.keyed_range(obj) if obj is not None else None
+        start, end = keyed if keyed is not None else (context.scene.frame_start, context.scene.frame_end)
         if not self.properties.is_property_set("frame_start"):
-            self.frame_start = context.scene.frame_start
+            self.frame_start = start
         if not self.properties.is_property_set("frame_end"):
-            self.frame_end = context.scene.frame_end
+            self.frame_end = end
 
     def execute(self, context: Any) -> OperatorResult:
         self._default_range(context)

@@ -179,7 +179,7 @@ def test_varying_shape_is_keyed_per_frame_and_shape_keying_optional(fc, addon, m
     check_keys(addon, head, varying.params, np.arange(1, 5, dtype=np.float64), names=("shape",))
 
     constant = make_sequence(fc, 4, seed=3)
-    import_file(fc.save_sequence(constant, tmp_path / "b.npz"), keyframe_shape=False)
+    import_file(fc.save_sequence(constant, tmp_path / "b.npz"), keyframe_shape=False, mode="REPLACE")
     keys = keyed(addon, head)
     assert not any(path.startswith("flame.shape") for path, _ in keys)
     values = np.array([item.value for item in head.flame.shape])
@@ -244,9 +244,11 @@ def test_failure_half_way_rolls_everything_back(fc, addon, model_file, tmp_path,
     keys_before = keyed(addon, head)
     before = _state()
     calls.clear()
-    with pytest.raises(RuntimeError, match="simulated"):
-        bpy.ops.flame.import_sequence(filepath=str(path))
-    assert _state() == before
+    for mode in ("NEW_ACTION", "REPLACE_RANGE", "REPLACE"):
+        calls.clear()
+        with pytest.raises(RuntimeError, match="simulated"):
+            bpy.ops.flame.import_sequence(filepath=str(path), mode=mode)
+        assert _state() == before and len(head.animation_data.nla_tracks) == 0
     assert head.animation_data.action == action
     after = keyed(addon, head)
     assert after.keys() == keys_before.keys()
@@ -256,7 +258,7 @@ def test_failure_half_way_rolls_everything_back(fc, addon, model_file, tmp_path,
     assert len(head.flame.expression) == 2 and head.flame.expression[1].value == pytest.approx(0.7)
 
     monkeypatch.setattr(addon.animation, "fill_fcurve", real)
-    import_file(path)  # the same import works once nothing fails, keeping the head's other channels
+    import_file(path, mode="REPLACE")  # the same import works once nothing fails, keeping the other channels
     keys = keyed(addon, head)
     assert ("location", 2) in keys and len(head.flame.expression) == 8
     assert bpy.data.actions.keys() == [action_name]  # the copy took the old action's place and name
