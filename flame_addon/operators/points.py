@@ -5,9 +5,10 @@ spaced) on the head as it is now and creates ``"<head> Points"``, a child of the
 head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
 ``face_index`` (INT) and ``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
 is a PointCloud object; before that a vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points"
-modifier. A bound cloud (custom property ``flame_bound``) is a follower of the head: each time the head is
-evaluated (parameter edits, frame changes, renders), its positions and normals are recomputed from face
-index + barycentrics on the new mesh, all points at once.
+modifier. A bound cloud (custom property ``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes
+modifier (see ``bound_points``) places every point on the head's evaluated mesh by face index + barycentrics,
+so Blender re-evaluates it with the head (parameter edits, playback, drivers, renders); its data keeps the
+positions it was sampled at.
 
 ``export_points`` writes a PLY:
 
@@ -34,7 +35,7 @@ from ...flame_core.axes import from_blender_axes, normals_to_world, to_blender_a
 from ...flame_core.binding import GAUSSIAN_AVATARS_VERTICES, save_bound_points
 from ...flame_core.ply import write_ply
 from ...flame_core.sampling import SurfaceSamples, evaluate_samples, sample_surface
-from .. import bridge, evaluate, followers, heads, objects, point_display
+from .. import bound_points, bridge, evaluate, followers, heads, objects, point_display
 from ..results import OperatorResult
 
 KIND = "POINTS"
@@ -86,12 +87,10 @@ def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def update_points(obj: Any, context: followers.FollowerContext) -> None:
-    """Follower update: re-evaluate bound points on the head's new vertices (FLAME axes, head-local)."""
-    if not obj.get(BOUND_KEY, False):
-        return
-    face_index, barycentric = read_binding(obj.data)
-    positions, normals = evaluate_samples(context.output.vertices, context.model.faces, face_index, barycentric)
-    write_points(obj.data, positions, np.asarray(normals))
+    """Follower update: bound points are evaluated by their Geometry Nodes modifier (no Python per change);
+    a bound cloud from an older file gets that modifier here, once."""
+    if obj.get(BOUND_KEY, False) and not bound_points.is_bound(obj) and heads.is_editable(obj):
+        bound_points.bind(obj, context.head)
 
 
 # ---------------------------------------------------------------------------------------------------- objects
@@ -148,6 +147,8 @@ def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool =
         write_points(data, samples.positions, samples.normals)
         followers.mark(obj, head, KIND)
         obj[BOUND_KEY] = bool(bind)
+        if bind:
+            bound_points.bind(obj, head)
         _show_points(obj, radius)
         objects.link_beside(context, obj, head)
     except BaseException:
