@@ -3,8 +3,9 @@
 A bound point stores its triangle (``face_index``, INT) and barycentric weights (``barycentric``,
 FLOAT_VECTOR). The group "FLAME Bound Points" reads the head's evaluated mesh (Object Info, in the head's own
 space, which is the points object's space too: it is the head's child), samples the three corners of each
-point's triangle by corner index (the head's triangles are corners ``3f, 3f+1, 3f+2``) and blends positions
-and normals with the weights. Blender re-evaluates it whenever the head's mesh changes (sliders, playback,
+point's triangle by corner index (the head's triangles are corners ``3f, 3f+1, 3f+2``), blends the positions
+with the weights and stores the triangle's normal as ``normal`` (exports compute the smooth normal exactly,
+in the core). Blender re-evaluates it whenever the head's mesh changes (sliders, playback,
 drivers), multi-threaded, with no Python per frame.
 """
 
@@ -19,7 +20,7 @@ from .point_display import set_modifier_input
 NODE_GROUP = "FLAME Bound Points"
 MODIFIER = "FLAME Bound"
 #: Bump when the group's nodes change: an older group in a file is rebuilt.
-VERSION = 1
+VERSION = 2
 _VERSION_KEY = "flame_version"
 
 
@@ -105,16 +106,25 @@ def bound_points_group() -> Any:
     face_out, weights_out = _socket(face.outputs, "Attribute"), _socket(weights.outputs, "Attribute")
     position = nodes.new("GeometryNodeInputPosition")
     position.location = (-800, 500)
-    normal = nodes.new("GeometryNodeInputNormal")
-    normal.location = (-800, -500)
-    positions = _blend(nodes, links, _sample_corners(nodes, links, head_mesh, position.outputs[0], face_out, -600),
-                       weights_out, 0, 400)
-    normals = _blend(nodes, links, _sample_corners(nodes, links, head_mesh, normal.outputs[0], face_out, -600),
-                     weights_out, 0, -400)
+    corners = _sample_corners(nodes, links, head_mesh, position.outputs[0], face_out, -600)
+    positions = _blend(nodes, links, corners, weights_out, 0, 400)
+    edges = []
+    for k, (a, b) in enumerate(((1, 0), (2, 0))):
+        edge = nodes.new("ShaderNodeVectorMath")
+        edge.operation = "SUBTRACT"
+        edge.location = (300, -300 - 150 * k)
+        links.new(corners[a], edge.inputs[0])
+        links.new(corners[b], edge.inputs[1])
+        edges.append(edge.outputs[0])
+    cross = nodes.new("ShaderNodeVectorMath")
+    cross.operation = "CROSS_PRODUCT"
+    cross.location = (500, -400)
+    links.new(edges[0], cross.inputs[0])
+    links.new(edges[1], cross.inputs[1])
     unit = nodes.new("ShaderNodeVectorMath")
     unit.operation = "NORMALIZE"
     unit.location = (700, -400)
-    links.new(normals, unit.inputs[0])
+    links.new(cross.outputs[0], unit.inputs[0])
     set_position = nodes.new("GeometryNodeSetPosition")
     set_position.location = (700, 200)
     links.new(_socket(source.outputs, "Geometry"), _socket(set_position.inputs, "Geometry"))

@@ -184,9 +184,10 @@ def import_sequence(
         report = animation.write_keyframes(head, channels, mode=mode, interpolation=interpolation, remove=remove,
                                            action_name=name or f"{head.name} Sequence", progress=progress)
         if constants:
+            current = bridge.read_fields(settings)
             values: dict[str, np.ndarray] = {}
             for (field_name, j), value in constants.items():
-                values.setdefault(field_name, bridge.read_fields(settings)[field_name].copy())[j] = value
+                values.setdefault(field_name, current[field_name].copy())[j] = value
             bridge.write_fields(settings, values)
         if frames[-1] < 0:
             notes.append(f"the keys ({_frame_span(frames)}) are before frame 0, where the scene range cannot go")

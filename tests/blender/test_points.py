@@ -169,6 +169,11 @@ def test_bound_points_follow_the_animation_and_object():
     np.testing.assert_array_equal(_positions(fixed), start)  # not bound: stays
     # Normals follow too: they equal the blend of the new mesh's vertex normals.
     assert not np.allclose(_evaluated(bound, "normal"), _evaluated(fixed, "normal"), atol=1e-3)
+    co = mesh_positions(head).astype(np.float64)  # they are the normals of their triangles on the new mesh
+    corners = co[np.array([tuple(p.vertices) for p in head.data.polygons])[_ints(bound.data, "face_index")]]
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_normals /= np.linalg.norm(face_normals, axis=1, keepdims=True)
+    np.testing.assert_allclose(_evaluated(bound, "normal"), face_normals, atol=1e-4)
     assert bound.modifiers[0].name == "FLAME Bound" and not any(m.name == "FLAME Bound" for m in fixed.modifiers)
     # Parameter edits (not only frame changes) move bound points.
     head.flame.jaw = (0.1, 0.0, 0.0)
