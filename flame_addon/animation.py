@@ -124,19 +124,36 @@ def fill_fcurve(curve: Any, frames: np.ndarray, values: np.ndarray, interpolatio
 
 
 # ---------------------------------------------------------------------------------------------- writing
+#: Where :func:`write_keyframes` puts the keys.
+MODES = ("NEW_ACTION", "REPLACE_RANGE", "REPLACE")
+#: Keyframe properties kept, key by key, when keys outside a replaced range stay (``foreach`` names, widths).
+_KEY_PROPERTIES = (("co", 2, np.float32), ("handle_left", 2, np.float32), ("handle_right", 2, np.float32),
+                   ("interpolation", 1, np.int32), ("handle_left_type", 1, np.int32),
+                   ("handle_right_type", 1, np.int32), ("easing", 1, np.int32), ("type", 1, np.int32))
+
+
 @dataclass
 class _Before:
     had_animation_data: bool
     action: Any
     slot_identifier: str | None
+    tracks: int
+
+
+@dataclass
+class KeyingReport:
+    """What :func:`write_keyframes` did: the action keyed and what was kept besides the new keys."""
+
+    action: Any
+    kept: list[str]
 
 
 def _snapshot(id_data: Any) -> _Before:
     anim = id_data.animation_data
     if anim is None:
-        return _Before(False, None, None)
+        return _Before(False, None, None, 0)
     slot = getattr(anim, "action_slot", None)
-    return _Before(True, anim.action, slot.identifier if slot is not None else None)
+    return _Before(True, anim.action, slot.identifier if slot is not None else None, len(anim.nla_tracks))
 
 
 def _assign(id_data: Any, action: Any, slot_identifier: str | None) -> None:
@@ -151,39 +168,116 @@ def _assign(id_data: Any, action: Any, slot_identifier: str | None) -> None:
 def _restore(id_data: Any, before: _Before) -> None:
     if not before.had_animation_data:
         id_data.animation_data_clear()
-    else:
-        _assign(id_data, before.action, before.slot_identifier)
+        return
+    anim = id_data.animation_data
+    while len(anim.nla_tracks) > before.tracks:
+        anim.nla_tracks.remove(anim.nla_tracks[-1])
+    _assign(id_data, before.action, before.slot_identifier)
+
+
+def _new_action(id_data: Any, name: str) -> Any:
+    action = bpy.data.actions.new(name)
+    if "id_root" in action.bl_rna.properties:
+        setattr(action, "id_root", id_data.id_type)  # noqa: B010 - 4.2/4.3 only
+    return action
+
+
+def push_to_nla(id_data: Any, action: Any, slot_identifier: str | None) -> Any:
+    """Put ``action`` on a new NLA track of ``id_data`` as a strip at its first frame; returns the strip."""
+    anim = id_data.animation_data_create()
+    track = anim.nla_tracks.new()
+    track.name = action.name
+    start = int(np.floor(action.frame_range[0]))
+    strip = track.strips.new(action.name, start, action)
+    if slot_identifier is not None and hasattr(strip, "action_slot"):
+        slot = next((s for s in action.slots if s.identifier == slot_identifier), None)
+        if slot is not None and strip.action_slot != slot:
+            strip.action_slot = slot
+    return strip
+
+
+def _read_points(curve: Any) -> dict[str, np.ndarray]:
+    points = curve.keyframe_points
+    out = {}
+    for name, width, dtype in _KEY_PROPERTIES:
+        values = np.empty(width * len(points), dtype=dtype)
+        points.foreach_get(name, values)
+        out[name] = values.reshape(len(points), width)
+    return out
+
+
+def merge_range(curve: Any, frames: np.ndarray, values: np.ndarray, interpolation: int) -> int:
+    """Replace a curve's keys within ``frames``' span by the new keys; keys outside stay exactly as they were.
+
+    Returns how many keys were kept."""
+    old = _read_points(curve)
+    old_frames = old["co"][:, 0]
+    outside = (old_frames < frames.min()) | (old_frames > frames.max())
+    kept = {name: array[outside] for name, array in old.items()}
+    n_new = len(frames)
+    new = {name: np.zeros((n_new, width), dtype=dtype) for name, width, dtype in _KEY_PROPERTIES}
+    new["co"][:, 0], new["co"][:, 1] = frames, values
+    new["handle_left"][:] = new["co"]
+    new["handle_right"][:] = new["co"]
+    new["interpolation"][:] = interpolation
+    new["handle_left_type"][:] = new["handle_right_type"][:] = _enum_value(bpy.types.Keyframe, "handle_left_type",
+                                                                         "AUTO_CLAMPED")
+    merged = {name: np.concatenate([kept[name], new[name]]) for name in old}
+    order = np.argsort(merged["co"][:, 0], kind="stable")
+    points = curve.keyframe_points
+    points.clear()
+    points.add(len(order))
+    for name, _, _ in _KEY_PROPERTIES:
+        points.foreach_set(name, np.ascontiguousarray(merged[name][order]).reshape(-1))
+    curve.update()
+    return int(outside.sum())
+
+
+def _enum_value(rna_type: Any, prop: str, name: str) -> int:
+    return int(rna_type.bl_rna.properties[prop].enum_items[name].value)
 
 
 def write_keyframes(
     id_data: Any,
     channels: Iterable[Channel],
     *,
+    mode: str = "REPLACE",
     interpolation: str = "LINEAR",
     remove: Iterable[tuple[str, int]] = (),
     action_name: str | None = None,
     progress: Any = None,
-) -> Any:
-    """Key every channel on ``id_data`` in bulk (one F-Curve per channel, existing keys replaced).
+) -> KeyingReport:
+    """Key every channel on ``id_data`` in bulk; all or nothing.
 
-    ``remove`` lists (data_path, index) channels whose F-Curves are deleted. Other F-Curves of the
-    ID's action are kept. ``progress(done, total)`` is called after each channel. Returns the action
-    now assigned. Raises (leaving the ID's animation exactly as it was) when any channel fails.
+    ``mode``: ``"REPLACE"`` replaces each channel's whole F-Curve in (a copy of) the ID's action;
+    ``"REPLACE_RANGE"`` replaces only the keys within the span of each channel's new keys (keys before and
+    after stay, with their interpolation and handles); ``"NEW_ACTION"`` keys a new action named
+    ``action_name`` and pushes the ID's previous action onto the NLA as a strip (so what it animates and the
+    new action does not keeps playing). ``remove`` lists (data_path, index) channels whose F-Curves are
+    deleted from the keyed action. Other F-Curves are kept. ``progress(done, total)`` is called after each
+    channel. Raises (leaving the ID's animation exactly as it was) when any channel fails.
     """
+    if mode not in MODES:
+        raise FlameError(f"unknown keying mode {mode!r}; known: {', '.join(MODES)}")
     channels = list(channels)
     anim = id_data.animation_data
     if anim is not None and anim.use_tweak_mode:
         raise FlameError(f"{id_data.name!r} is in NLA tweak mode; leave it before keying")
-    mode = interpolation_value(interpolation)
+    key_mode = interpolation_value(interpolation)
     before = _snapshot(id_data)
-    if before.action is not None:
-        action = before.action.copy()
+    kept: list[str] = []
+    if mode == "NEW_ACTION" or before.action is None:
+        action = _new_action(id_data, action_name or f"{id_data.name} Action")
+        slot_identifier = None
     else:
-        action = bpy.data.actions.new(action_name or f"{id_data.name} Action")
-        if "id_root" in action.bl_rna.properties:
-            setattr(action, "id_root", id_data.id_type)  # noqa: B010 - 4.2/4.3 only
+        action = before.action.copy()
+        slot_identifier = before.slot_identifier
+    kept_keys = 0
     try:
-        _assign(id_data, action, before.slot_identifier)
+        if mode == "NEW_ACTION" and before.action is not None:
+            strip = push_to_nla(id_data, before.action, before.slot_identifier)
+            kept.append(f"the previous action {before.action.name!r} as the NLA strip {strip.name!r}")
+        _assign(id_data, action, slot_identifier)
         curves = fcurves_of(id_data) if remove else None
         if curves is not None:
             for data_path, index in remove:
@@ -192,19 +286,24 @@ def write_keyframes(
                     curves.remove(curve)
         for done, channel in enumerate(channels, 1):
             curve = _ensure_fcurve(id_data, action, channel)
-            fill_fcurve(curve, channel.frames, channel.values, mode)
+            if mode == "REPLACE_RANGE" and len(curve.keyframe_points) and len(channel.frames):
+                kept_keys += merge_range(curve, channel.frames, channel.values, key_mode)
+            else:
+                fill_fcurve(curve, channel.frames, channel.values, key_mode)
             if progress is not None:
                 progress(done, len(channels))
     except BaseException:
         _restore(id_data, before)
         bpy.data.actions.remove(action)
         raise
+    if kept_keys:
+        kept.append(f"{kept_keys} keys outside the imported range")
     old = before.action
-    if old is not None and old.users == 0 and not old.use_fake_user:
+    if mode != "NEW_ACTION" and old is not None and old.users == 0 and not old.use_fake_user:
         name = old.name
         bpy.data.actions.remove(old)
         action.name = name
-    return action
+    return KeyingReport(action, kept)
 
 
 # ---------------------------------------------------------------------------------------------- reading

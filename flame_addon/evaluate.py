@@ -1,156 +1,98 @@
-"""The bridge between a head object and the model: properties -> parameters -> mesh positions.
+"""Evaluating heads: parameters -> ``forward`` -> mesh positions -> followers, once per change.
 
-Axes: FLAME is Y-up with the face looking along +Z; Blender is Z-up and its front view looks
-along +Y at the -Y side. :func:`to_blender_axes` maps FLAME (x, y, z) to Blender (x, -z, y) (a
-+90 degree turn about X), so a head stands upright facing -Y. Every conversion of FLAME positions
-or directions into Blender goes through it (and back through :func:`from_blender_axes`). The
-parameters themselves (rotations, translation) stay in FLAME's axes, as in parameter files.
+Every path ends here: a slider (property update), the frame-change handler (playback), the depsgraph handler
+(drivers, constraints, anything feeding a head) and the operators. A head is evaluated when the parameters it
+would be evaluated with differ from those it was last evaluated with (its *signature*), so a head's own mesh
+write, which makes Blender report the head as updated again, ends there.
 
-Evaluation state kept here is runtime only (never saved): the parameter signature each head was
-last evaluated with, the last error per head for the panels, and the heads whose properties are
-being written in bulk (their update callbacks wait for the caller's own evaluation).
+The parameters of a head come from :func:`head_fields`: its properties (read from the depsgraph's evaluated
+object when there is one, so drivers and animation are seen), then every registered *parameter source*
+(:func:`add_param_source`) in turn, which may change them (e.g. an armature driving the pose). A source also
+names the data it depends on, so the depsgraph handler knows which heads to look at.
+
+State kept here is runtime only (never saved): signatures, the last error per head, notes for the panels.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams
-from . import followers, models, offsets, rig
-from .preferences import get_preferences
+from ..flame_core import FIELDS, FlameError, FlameModel, FlameParams, MeshMismatchError
+from ..flame_core.mesh import check_vertex_count
+from . import bridge, followers, heads, offsets
 
-#: FLAME (x, y, z) -> Blender (x, -z, y) as a matrix acting on column vectors.
-FLAME_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+#: Modes in which a head's mesh is not written (Blender writes its own edit data back when the mode ends);
+#: the head is evaluated again on leaving them.
+HELD_MODES = frozenset({"EDIT", "SCULPT"})
 
-COEFFICIENT_FIELDS = tuple(f for f in FIELDS if f.kind == "coefficients")
-VECTOR_FIELDS = tuple(f for f in FIELDS if f.kind != "coefficients")
+Fields = dict[str, np.ndarray]
 
+
+@dataclass(frozen=True)
+class ParamSource:
+    """Something besides a head's properties that sets its parameters.
+
+    ``params(head, evaluated, fields)`` gets the original head, the object its values are read from (the
+    depsgraph's evaluated copy, or the head itself) and the fields so far; it returns the fields to use (the
+    same dict changed, or a new one). ``depends_on(head)`` names the IDs whose updates may change its output.
+    """
+
+    params: Callable[[Any, Any, Fields], Fields]
+    depends_on: Callable[[Any], Iterable[Any]] = lambda head: ()
+
+
+_sources: dict[str, ParamSource] = {}
 _signatures: dict[int, bytes] = {}
 _errors: dict[int, str] = {}
+_notes: dict[int, str] = {}
+_mismatched: set[int] = set()
 _reported: set[tuple[int, str]] = set()
-_writing: set[int] = set()
 
 
-def to_blender_axes(points: np.ndarray) -> np.ndarray:
-    """FLAME positions or directions (..., 3) to Blender's axes: (x, y, z) -> (x, -z, y)."""
-    points = np.asarray(points)
-    out = np.empty(points.shape, dtype=np.result_type(points.dtype, np.float32))
-    out[..., 0] = points[..., 0]
-    out[..., 1] = -points[..., 2]
-    out[..., 2] = points[..., 1]
+# ---------------------------------------------------------------------------------------------- sources
+def add_param_source(name: str, params: Callable[[Any, Any, Fields], Fields],
+                     depends_on: Callable[[Any], Iterable[Any]] | None = None) -> None:
+    """Register (or replace) a parameter source under ``name`` (see :class:`ParamSource`)."""
+    _sources[name] = ParamSource(params, depends_on or (lambda head: ()))
+    _signatures.clear()
+
+
+def remove_param_source(name: str) -> None:
+    """Forget a parameter source (heads are evaluated from their properties again)."""
+    if _sources.pop(name, None) is not None:
+        _signatures.clear()
+
+
+def dependencies(obj: Any) -> list[Any]:
+    """The IDs a head's parameters depend on besides itself: driver targets and the sources' dependencies."""
+    out: list[Any] = []
+    anim = obj.animation_data
+    if anim is not None:
+        for fcurve in anim.drivers:
+            for variable in fcurve.driver.variables:
+                out.extend(t.id for t in variable.targets if t.id is not None)
+    for source in _sources.values():
+        out.extend(source.depends_on(obj))
     return out
 
 
-def from_blender_axes(points: np.ndarray) -> np.ndarray:
-    """Blender positions or directions (..., 3) to FLAME's axes: (x, y, z) -> (x, z, -y)."""
-    points = np.asarray(points)
-    out = np.empty(points.shape, dtype=np.result_type(points.dtype, np.float32))
-    out[..., 0] = points[..., 0]
-    out[..., 1] = points[..., 2]
-    out[..., 2] = -points[..., 1]
-    return out
-
-
-def is_head(obj: Any) -> bool:
-    """True for a mesh object made by ``flame.add_head``."""
-    return obj is not None and obj.type == "MESH" and bool(obj.flame.is_head)
-
-
-def active_head(context: Any) -> Any | None:
-    """The active object when it is a head, else None."""
-    obj = getattr(context, "active_object", None)
-    return obj if is_head(obj) else None
-
-
-def is_editable(obj: Any) -> bool:
-    """False for an object linked from a library (its properties cannot be changed; overrides can)."""
-    return bool(getattr(obj, "is_editable", obj.library is None))
-
-
-def shared_mesh_heads(obj: Any) -> list[Any]:
-    """The other heads using this head's mesh (linked duplicates): they all show the last one evaluated."""
-    mesh = obj.data
-    if mesh is None or mesh.users < 2:
-        return []
-    import bpy  # deferred: keeps this module importable for type checks
-
-    return [o for o in bpy.data.objects if o.data == mesh and o != obj and is_head(o)]
-
-
-def read_fields(settings: Any) -> dict[str, np.ndarray]:
-    """The head's parameter values (``obj.flame``) by field name, float32 (bulk reads, no per-value loop)."""
-    fields: dict[str, np.ndarray] = {}
-    for field in COEFFICIENT_FIELDS:
-        items = getattr(settings, field.name)
-        values = np.empty(len(items), dtype=np.float32)
-        items.foreach_get("value", values)
-        fields[field.name] = values
-    for field in VECTOR_FIELDS:
-        fields[field.name] = np.array(getattr(settings, field.name), dtype=np.float32)
+def head_fields(obj: Any, evaluated: Any = None) -> Fields:
+    """The parameter values a head is evaluated with (its properties, then every parameter source)."""
+    fields = bridge.read_fields((evaluated or obj).flame)
+    for source in _sources.values():
+        fields = source.params(obj, evaluated or obj, fields)
     return fields
 
 
-def read_params(settings: Any) -> FlameParams:
-    """The head's parameters (``obj.flame``) as :class:`FlameParams`."""
-    return FlameParams(**read_fields(settings))
-
-
-@contextmanager
-def writing(obj: Any) -> Iterator[None]:
-    """Within the block, property update callbacks of ``obj`` do not evaluate it (the caller does, once)."""
-    key = obj.session_uid
-    nested = key in _writing
-    _writing.add(key)
-    try:
-        yield
-    finally:
-        if not nested:
-            _writing.discard(key)
-
-
-def is_writing(obj: Any) -> bool:
-    """True while :func:`writing` holds back the update callbacks of ``obj``."""
-    return obj.session_uid in _writing
-
-
-def write_params(settings: Any, params: FlameParams, names: tuple[str, ...] | None = None) -> None:
-    """Set the head's properties from ``params`` (bulk writes); ``names`` limits the fields.
-
-    Coefficients beyond the exposed count are dropped; missing ones are zero. Does not evaluate (the
-    update callbacks are held back while writing).
-    """
-    with writing(settings.id_data):
-        _write_params(settings, params, names)
-
-
-def _write_params(settings: Any, params: FlameParams, names: tuple[str, ...] | None) -> None:
-    for field in FIELDS:
-        if names is not None and field.name not in names:
-            continue
-        if field.kind == "coefficients":
-            items = getattr(settings, field.name)
-            have = getattr(params, field.name)
-            values = np.zeros(len(items), dtype=np.float32)
-            if have is not None:
-                n = min(len(items), have.shape[-1])
-                values[:n] = have[..., :n].reshape(-1)[:n]
-            items.foreach_set("value", values)
-        else:
-            setattr(settings, field.name, params.values(field.name).astype(float).tolist())
-
-
-def model_for(obj: Any) -> FlameModel:
-    """The model a head uses (from the cache), truncated to its exposed component counts."""
-    settings = obj.flame
-    prefs = get_preferences()
-    path = models.resolve_path(settings.model_path, prefs)
-    return models.get_model(path, len(settings.shape), len(settings.expression), prefs)
+def head_params(obj: Any, evaluated: Any = None) -> FlameParams:
+    """:func:`head_fields` as :class:`FlameParams`."""
+    return FlameParams(**head_fields(obj, evaluated))
 
 
 def model_params(model: FlameModel, params: FlameParams) -> FlameParams:
@@ -168,59 +110,49 @@ def model_params(model: FlameModel, params: FlameParams) -> FlameParams:
     return FlameParams(**fields)
 
 
-def write_vertices(mesh: Any, vertices: np.ndarray) -> None:
-    """Set a mesh's positions from FLAME-axes vertices (V, 3) in one bulk write."""
-    co = np.ascontiguousarray(to_blender_axes(vertices), dtype=np.float32).reshape(-1)
-    position = mesh.attributes.get("position")
-    if position is not None and position.data_type == "FLOAT_VECTOR" and position.domain == "POINT":
-        position.data.foreach_set("vector", co)  # a memcpy: far faster than vertices' "co"
-    else:
-        mesh.vertices.foreach_set("co", co)
-    mesh.update()
-
-
-def _signature(obj: Any, fields: dict[str, np.ndarray], settings: Any) -> bytes:
-    parts = [fields[f.name].tobytes() for f in FIELDS]
-    parts.append(f"{settings.model_path}|{obj.data.as_pointer()}|{len(obj.data.vertices)}".encode())
-    if offsets.ATTRIBUTE in obj.data.attributes:
-        parts.append(offsets.read(obj).tobytes())  # type: ignore[union-attr]
+# ---------------------------------------------------------------------------------------------- evaluation
+def _signature(obj: Any, fields: Fields) -> bytes:
+    parts = [fields[f.name].tobytes() for f in FIELDS if f.name in fields]
+    mesh = obj.data
+    parts.append(f"{obj.flame.model_path}|{mesh.as_pointer()}|{len(mesh.vertices)}".encode())
+    static = offsets.read(obj)
+    if static is not None:
+        parts.append(static.tobytes())
     return b"\0".join(parts)
 
 
 def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
-    """Re-evaluate a head's mesh from its properties; returns False when nothing changed.
+    """Re-evaluate a head's mesh; returns False when nothing changed (or the head is in Edit/Sculpt Mode).
 
-    ``source`` is the object whose properties are read (e.g. the depsgraph's evaluated copy during
-    a render); the original ``obj``'s mesh is written. Raises ``FlameError`` or ``OSError`` when the
-    model cannot be loaded or does not fit the mesh; the mesh is left as it was then.
+    ``source`` is the object whose properties are read (the depsgraph's evaluated copy); the original
+    ``obj``'s mesh is written. Raises ``FlameError`` (``MeshMismatchError`` when the mesh no longer has the
+    model's vertices) or ``OSError``; the mesh is left as it was then.
     """
-    settings = (source or obj).flame
-    fields = read_fields(settings)
-    rig_fields = rig.rig_pose(obj, source)  # a rigged head takes its pose from the rig's evaluated bones
-    if rig_fields is not None:
-        fields.update(rig_fields)
     key = obj.session_uid
-    signature = _signature(obj, fields, settings)
+    if obj.mode in HELD_MODES:
+        _signatures.pop(key, None)  # evaluated again when the mode ends
+        return False
+    fields = head_fields(obj, source)
+    signature = _signature(obj, fields)
     if not force and _signatures.get(key) == signature:
         return False
-    params = FlameParams(**fields)
-    model = model_for(obj)
+    model = heads.model_for(obj)
+    check_vertex_count(obj.name, model.n_vertices, len(obj.data.vertices))
+    if heads.make_mesh_local(obj):
+        _notes[key] = f"its linked mesh was made local ({obj.data.name}) so it can be posed"
+        signature = _signature(obj, fields)
     mesh = obj.data
-    if len(mesh.vertices) != model.n_vertices:
+    if not heads.is_editable(mesh):  # Blender ignores bulk writes into linked data
         raise FlameError(
-            f"the model has {model.n_vertices} vertices but the mesh of {obj.name!r} has {len(mesh.vertices)}; "
-            "add a new head for this model"
+            f"the mesh of {obj.name!r} is linked from a library and cannot change; make the head a library "
+            "override (Object > Library Override > Make) to pose it"
         )
-    if not is_editable(mesh):  # Blender ignores bulk writes into linked data
-        raise FlameError(
-            f"the mesh of {obj.name!r} is linked from a library and cannot change; make it local "
-            "(Object > Relations > Make Local > Selected Objects and Data)"
-        )
-    used = model_params(model, params)
+    used = model_params(model, FlameParams(**fields))
     output = model.forward(used, **offsets.forward_options(obj))
-    write_vertices(mesh, output.vertices)
+    bridge.write_positions(mesh, output.vertices)
     _signatures[key] = signature
     _errors.pop(key, None)
+    _mismatched.discard(key)
     followers.update_followers(obj, model, used, output)
     return True
 
@@ -229,6 +161,9 @@ def safe_evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
     """:func:`evaluate` for handlers and update callbacks: errors are stored, printed once, never raised."""
     try:
         return evaluate(obj, force=force, source=source)
+    except MeshMismatchError as exc:
+        message = str(exc)
+        _mismatched.add(obj.session_uid)
     except (FlameError, OSError) as exc:
         message = str(exc)
     except Exception as exc:  # a handler must never raise; the details go to the console
@@ -248,28 +183,62 @@ def error(obj: Any) -> str | None:
     return _errors.get(obj.session_uid)
 
 
+def mesh_mismatch(obj: Any) -> bool:
+    """True when the head's last evaluation failed because its mesh no longer has the model's vertices."""
+    return obj.session_uid in _mismatched
+
+
+def note(obj: Any) -> str | None:
+    """What evaluation did to a head besides deforming it (e.g. made its linked mesh local), for the panels."""
+    return _notes.get(obj.session_uid)
+
+
 def forget(obj: Any | None = None) -> None:
     """Drop the stored evaluation state of one head (or of every head)."""
     if obj is None:
         _signatures.clear()
         _errors.clear()
         _reported.clear()
+        _notes.clear()
+        _mismatched.clear()
     else:
-        _signatures.pop(obj.session_uid, None)
-        _errors.pop(obj.session_uid, None)
+        for table in (_signatures, _errors, _notes):
+            table.pop(obj.session_uid, None)
+        _mismatched.discard(obj.session_uid)
 
 
-def evaluate_all(objects: Any, *, force: bool = False, depsgraph: Any = None) -> int:
-    """Re-evaluate every head among ``objects`` (reading animated values from ``depsgraph``); returns the count."""
+def _evaluated(obj: Any, depsgraph: Any) -> Any:
+    if depsgraph is None:
+        return None
+    try:
+        return obj.evaluated_get(depsgraph)
+    except (RuntimeError, ReferenceError):  # not in this depsgraph: read the original
+        return None
+
+
+def evaluate_all(objects: Iterable[Any], *, force: bool = False, depsgraph: Any = None) -> int:
+    """Re-evaluate every head among ``objects`` (reading values from ``depsgraph``); returns the count."""
+    return sum(safe_evaluate(obj, force=force, source=_evaluated(obj, depsgraph)) for obj in heads.heads_in(objects))
+
+
+def evaluate_updates(scene: Any, depsgraph: Any) -> int:
+    """Re-evaluate the heads of ``scene`` that ``depsgraph``'s updates concern; returns the count.
+
+    A head is looked at when it, its mesh, or anything it depends on (driver targets, parameter sources) was
+    updated; it is evaluated only when its parameters differ from the last evaluation (so its own mesh
+    write, reported as an update, stops there).
+    """
+    updated = set()
+    for update in depsgraph.updates:
+        original = update.id.original
+        if original is not None:
+            updated.add(original.session_uid)
+    if not updated:
+        return 0
     count = 0
-    for obj in objects:
-        if obj.type != "MESH" or not obj.flame.is_head:
+    for obj in heads.heads_in(scene.objects):
+        watched = [obj, obj.data, *dependencies(obj)]
+        if not any(getattr(i, "session_uid", None) in updated for i in watched):
             continue
-        source = None
-        if depsgraph is not None:
-            try:
-                source = obj.evaluated_get(depsgraph)
-            except (RuntimeError, ReferenceError):  # not in this depsgraph: read the original
-                source = None
-        count += safe_evaluate(obj, force=force, source=source)
+        count += safe_evaluate(obj, source=_evaluated(obj, depsgraph))
     return count

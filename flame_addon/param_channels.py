@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..flame_core import FIELDS, FlameParams
-from . import animation, evaluate, rig
+from ..flame_core.channels import ChannelKeys
+from . import animation, bridge, rig
 
 COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
 GROUP_NAMES = {f.name: f.name.title() for f in FIELDS}
@@ -30,6 +31,17 @@ def field_keys(settings: Any, name: str) -> list[tuple[str, int]]:
     return [(f"flame.{name}", i) for i in range(field.size)]
 
 
+def value_key(settings: Any, name: str, index: int) -> tuple[str, int]:
+    """(data_path, index) of value ``index`` of field ``name``."""
+    return field_keys(settings, name)[index]
+
+
+def to_channel(settings: Any, keys: ChannelKeys) -> animation.Channel:
+    """The animation channel of a core :class:`ChannelKeys` on a head."""
+    path, index = value_key(settings, keys.field, keys.index)
+    return animation.Channel(path, index, keys.frames, keys.values, GROUP_NAMES[keys.field])
+
+
 def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
     """(data_path, index) of every exposed parameter value of a head (optionally only some fields)."""
     keys: list[tuple[str, int]] = []
@@ -39,35 +51,27 @@ def channel_keys(settings: Any, names: tuple[str, ...] | None = None) -> list[tu
     return keys
 
 
-def field_values(params: FlameParams, name: str, size: int, frames: int | None = None) -> np.ndarray:
-    """A field cut or zero-padded to ``size`` values: (frames, size) when ``frames`` is given, else as stored."""
-    value = getattr(params, name)
-    lead: tuple[int, ...] = (frames,) if frames is not None else (() if value is None else value.shape[:-1])
-    out = np.zeros(lead + (size,), dtype=np.float64)
-    if value is not None:
-        n = min(size, value.shape[-1])
-        out[..., :n] = value[..., :n]
-    return out
-
-
-def varies(values: np.ndarray) -> bool:
-    """True when a (T, n) field is not the same in every frame."""
-    if values.ndim != 2 or len(values) < 2:
-        return False
-    return not np.array_equal(values, np.broadcast_to(values[:1], values.shape))
-
-
-def sequence_channels(settings: Any, params: FlameParams, frames: np.ndarray,
-                      names: tuple[str, ...]) -> list[animation.Channel]:
-    """One channel per exposed value of the fields ``names``, keyed at ``frames`` (T values each)."""
-    channels = []
-    for name in names:
-        keys = field_keys(settings, name)
-        values = field_values(params, name, len(keys), len(frames))
-        group = GROUP_NAMES[name]
-        for j, (path, index) in enumerate(keys):
-            channels.append(animation.Channel(path, index, frames, values[:, j], group))
-    return channels
+def keyed_range(obj: Any) -> tuple[int, int] | None:
+    """The first and last frame the head's parameters are keyed at (its action's ``flame.*`` F-Curves and its
+    unmuted NLA strips), or None when nothing is keyed."""
+    lows: list[float] = []
+    highs: list[float] = []
+    for curve in animation.curves_by_path(obj, "flame."):
+        if len(curve.keyframe_points):
+            low, high = curve.range()
+            lows.append(low)
+            highs.append(high)
+    anim = obj.animation_data
+    if anim is not None:
+        for track in anim.nla_tracks:
+            if not track.mute:
+                for strip in track.strips:
+                    if not strip.mute:
+                        lows.append(strip.frame_start)
+                        highs.append(strip.frame_end)
+    if not lows:
+        return None
+    return int(np.floor(min(lows))), int(np.ceil(max(highs)))
 
 
 def _simple_animation(obj: Any) -> bool:
@@ -115,7 +119,7 @@ def _sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
     frames = np.asarray(frames, dtype=np.float64).reshape(-1)
     if _simple_animation(obj):
         current = np.concatenate([
-            evaluate.read_params(settings).values(f.name, len(field_keys(settings, f.name))) for f in FIELDS
+            bridge.read_params(settings).values(f.name, len(field_keys(settings, f.name))) for f in FIELDS
         ])
         table = np.broadcast_to(current, (len(frames), len(keys))).copy()
         curves = animation.fcurves_of(obj)
@@ -136,7 +140,7 @@ def _sample_params(context: Any, obj: Any, frames: np.ndarray) -> FlameParams:
             whole = int(np.floor(f))
             scene.frame_set(whole, subframe=float(f - whole))
             depsgraph = context.evaluated_depsgraph_get()
-            rows.append(evaluate.read_params(obj.evaluated_get(depsgraph).flame))
+            rows.append(bridge.read_params(obj.evaluated_get(depsgraph).flame))
     finally:
         scene.frame_set(frame, subframe=subframe)
     stacked = FlameParams.stack(rows)

@@ -164,3 +164,4 @@ class FLAME_OT_convert_model_cache(bpy.types.Operator):
 
 
 CLASSES = (FLAME_OT_convert_model_cache, FLAME_AddonPreferences)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -25,7 +25,7 @@ from bpy.props import BoolProperty, CollectionProperty, FloatProperty, FloatVect
 
 from ..flame_core import FIELDS, FlameError, FlameModel
 from ..flame_core.params import Field
-from . import evaluate, models
+from . import bridge, evaluate, heads, models
 from .preferences import get_preferences
 
 #: Label of the first item of each coefficient list ("Shape 001").
@@ -43,7 +43,7 @@ _resizing: set[int] = set()
 
 def _evaluates(obj: Any) -> bool:
     """Whether a property change on ``obj`` should re-evaluate it now."""
-    return obj is not None and evaluate.is_head(obj) and not evaluate.is_writing(obj)
+    return obj is not None and heads.is_head(obj) and not bridge.is_writing(obj)
 
 
 def _on_param_update(self: Any, context: Any) -> None:
@@ -198,7 +198,12 @@ for _field in FIELDS:
     FlameHeadSettings.__annotations__.update(_field_properties(_field))
 
 
+CLASSES = (FlameComponent, FlameHeadSettings)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register() -> None:
+    _register_classes()
     bpy.types.Object.flame = bpy.props.PointerProperty(  # type: ignore[attr-defined]
         type=FlameHeadSettings, name="FLAME", description="FLAME head model, shape, expression and pose",
         override=OVERRIDABLE,
@@ -207,6 +212,4 @@ def register() -> None:
 
 def unregister() -> None:
     del bpy.types.Object.flame  # type: ignore[attr-defined]
-
-
-CLASSES = (FlameComponent, FlameHeadSettings)
+    _unregister_classes()

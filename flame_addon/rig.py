@@ -5,13 +5,15 @@ with one bone per FLAME joint (``flame_core.rig.BONE_NAMES``) whose heads sit at
 head's current identity. ``head.flame_rig.armature`` and ``rig.flame_rig.head`` link the two.
 
 While a head has a rig (in a scene), :func:`rig_pose` is what the evaluation reads for the pose
-(global rotation and translation from the root bone, neck, jaw and eyes from theirs), taken from the
-*evaluated* pose bones: keys, constraints, drivers and NLA on the armature all count. The mapping is
-the core's (``flame_core.rig``): exact, so a pose set on the bones gives the same mesh as the same
-pose set as parameters. Shape and expression stay parameters.
+(a parameter source, ``evaluate.add_param_source``, depending on the armature): global rotation and
+translation from the root bone, neck, jaw and eyes from theirs, from the *evaluated* pose bones: keys,
+constraints, drivers and NLA on the armature all count. The mapping is the core's (``flame_core.rig``):
+exact, so a pose set on the bones gives the same mesh as the same pose set as parameters. Shape and
+expression stay parameters.
 
-A ``depsgraph_update_post`` handler evaluates each head whose rig changed (a bone moved, a
-constraint target moved) and moves the bones' rest positions when the head's identity changed.
+``evaluate``'s depsgraph handler evaluates a head whose rig changed (a bone moved, a constraint
+target moved); this module's own ``depsgraph_update_post`` handler only moves the bones' rest
+positions when the head's identity changed (bones are edited in Edit Mode, outside evaluation).
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from bpy.app.handlers import persistent
 from ..flame_core import FlameError, FlameParams
 from ..flame_core import rig as core_rig
 from ..flame_core.params import FIELD_BY_NAME, PARENTS, POSE_FIELDS
-from . import evaluate
+from . import bridge, evaluate, heads
 
 #: Parameter fields the rig drives (the rotations and the translation).
 RIG_FIELDS: tuple[str, ...] = (*POSE_FIELDS, "translation")
 ROOT = core_rig.BONE_NAMES[0]
+#: Name of the rig's parameter source (``evaluate.add_param_source``).
+SOURCE = "rig"
 #: (field, first joint, joints) of each rotation field in the 15-value pose vector.
 POSE_SLICES = tuple((name, FIELD_BY_NAME[name].joints[0], len(FIELD_BY_NAME[name].joints)) for name in POSE_FIELDS)
 #: Bone colour sets (Blender's theme palettes) per bone.
@@ -163,8 +167,8 @@ def sample_pose(context: Any, head: Any, frames: np.ndarray) -> FlameParams | No
 # ---------------------------------------------------------------------------------------------- building
 def rest_joints(head: Any) -> tuple[np.ndarray, float]:
     """The head's rest joints (J, 3) for its identity (no expression, no pose), FLAME axes, and its height."""
-    model = evaluate.model_for(head)
-    shape = evaluate.read_fields(head.flame)["shape"]
+    model = heads.model_for(head)
+    shape = bridge.read_fields(head.flame)["shape"]
     out = model.forward(evaluate.model_params(model, FlameParams(shape=shape)))
     vertices = np.asarray(out.vertices, dtype=np.float64)
     height = float(np.ptp(vertices[:, 1])) if len(vertices) else 0.0
@@ -239,20 +243,20 @@ def _place(bones: Any, rest: np.ndarray, lengths: np.ndarray) -> None:
 
 
 def _identity_key(head: Any) -> bytes:
-    fields = evaluate.read_fields(head.flame)
+    fields = bridge.read_fields(head.flame)
     return hashlib.sha1(fields["shape"].tobytes() + head.flame.model_path.encode()).digest()
 
 
 def _expected_heads(head: Any) -> np.ndarray:
     """Where the rig's bone heads belong (J, 3), armature space; cached per identity."""
     key = _identity_key(head)
-    heads = _rest_heads.get(key)
-    if heads is None:
-        heads = core_rig.rest_matrices(rest_joints(head)[0])[:, :3, 3]
+    bone_heads = _rest_heads.get(key)
+    if bone_heads is None:
+        bone_heads = core_rig.rest_matrices(rest_joints(head)[0])[:, :3, 3]
         if len(_rest_heads) >= REST_CACHE:
             _rest_heads.clear()
-        _rest_heads[key] = heads
-    return heads
+        _rest_heads[key] = bone_heads
+    return bone_heads
 
 
 def fit_rest(context: Any, head: Any, arm: Any) -> None:
@@ -277,7 +281,7 @@ def ensure_rest(context: Any, head: Any) -> bool:
     Waits (returns False) while another object is in an edit or paint mode.
     """
     arm = rig_of(head)
-    if arm is None or not evaluate.is_editable(arm) or not can_edit_bones(context, arm):
+    if arm is None or not heads.is_editable(arm) or not can_edit_bones(context, arm):
         return False
     expected = _expected_heads(head)
     bones = arm.data.bones
@@ -307,7 +311,7 @@ def build_rig(context: Any, head: Any, name: str | None = None) -> Any:
     joints, height = rest_joints(head)
     rest = core_rig.rest_matrices(joints)
     lengths = core_rig.bone_lengths(height if height > 0 else 0.3)
-    params = evaluate.read_params(head.flame)
+    params = bridge.read_params(head.flame)
     data: Any = bpy.data.armatures.new(name or f"{head.name} Rig")
     arm: Any = bpy.data.objects.new(data.name, data)
     widgets: list[Any] = []
@@ -386,40 +390,41 @@ def _report(obj: Any, exc: BaseException) -> None:
         print(f"FLAME Head: rig of {obj.name}: {message}", file=sys.stderr)
 
 
+def _source_params(head: Any, evaluated: Any, fields: evaluate.Fields) -> evaluate.Fields:
+    """The parameter source of rigged heads: their pose and translation from the rig."""
+    pose = rig_pose(head, evaluated)
+    if pose is not None:
+        fields.update(pose)
+    return fields
+
+
+def _source_depends_on(head: Any) -> list[Any]:
+    arm = rig_of(head)
+    return [] if arm is None else [arm]
+
+
 @persistent
 def on_depsgraph_update(scene: Any, depsgraph: Any = None, *_: Any) -> None:
-    """Evaluate each head whose rig was re-evaluated; re-fit rests to changed identities."""
+    """Re-fit the rests of rigs whose head's identity changed (evaluation itself is ``evaluate``'s handler)."""
     if _busy or depsgraph is None:
         return
-    rigged: dict[int, Any] = {}
     changed: dict[int, Any] = {}
     for update in depsgraph.updates:
         obj: Any = update.id
         if not isinstance(obj, bpy.types.Object):
             continue
         obj = obj.original
-        if obj.type == "ARMATURE":
-            head = head_of(obj)
-            if head is not None and rig_of(head) == obj:
-                rigged[head.session_uid] = head
-        elif obj.type == "MESH" and evaluate.is_head(obj) and rig_of(obj) is not None:
+        if obj.type == "MESH" and heads.is_head(obj) and rig_of(obj) is not None:
             changed[obj.session_uid] = obj
-    if not rigged and not changed:
+    if not changed:
         return
     _busy.append(True)
     try:
         for head in changed.values():
             try:
-                if ensure_rest(bpy.context, head):
-                    rigged[head.session_uid] = head
+                ensure_rest(bpy.context, head)
             except Exception as exc:  # a handler must never raise; the bones stay where they were
                 _report(head, exc)
-        for head in rigged.values():
-            try:
-                source = head.evaluated_get(depsgraph)
-            except (RuntimeError, ReferenceError):
-                source = None
-            evaluate.safe_evaluate(head, source=source)
     finally:
         _busy.pop()
 
@@ -428,6 +433,7 @@ HANDLERS = (("depsgraph_update_post", on_depsgraph_update),)
 
 
 def register() -> None:
+    bpy.utils.register_class(FlameRigSettings)
     bpy.types.Object.flame_rig = bpy.props.PointerProperty(  # type: ignore[attr-defined]
         type=FlameRigSettings, name="FLAME Rig", description="A FLAME head's rig, or a rig's head",
     )
@@ -435,16 +441,16 @@ def register() -> None:
         handlers = getattr(bpy.app.handlers, name)
         if function not in handlers:
             handlers.append(function)
+    evaluate.add_param_source(SOURCE, _source_params, _source_depends_on)
 
 
 def unregister() -> None:
+    evaluate.remove_param_source(SOURCE)
     for name, function in HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         while function in handlers:
             handlers.remove(function)
     del bpy.types.Object.flame_rig  # type: ignore[attr-defined]
+    bpy.utils.unregister_class(FlameRigSettings)
     _rest_heads.clear()
     _reported.clear()
-
-
-CLASSES = (FlameRigSettings,)

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 
 from ..flame_core import FIELDS, FlameError
-from . import evaluate, models, offsets, rig
+from . import evaluate, heads, models, offsets, rig
 from .operators import params as params_ops
 from .preferences import DEMO_NOTE, draw_problem, get_preferences
 
@@ -39,13 +39,20 @@ def draw_error(layout: Any, obj: Any) -> None:
         col.label(text="The head keeps its last mesh:", icon="ERROR")
         for start in range(0, len(message), 60):
             col.label(text=message[start : start + 60])
+        if evaluate.mesh_mismatch(obj):
+            row = box.row(align=True)
+            row.operator("flame.rebuild_mesh", icon="FILE_REFRESH")
+            row.operator("flame.convert_to_mesh", icon="MESH_DATA")
 
 
 def draw_notes(layout: Any, obj: Any) -> None:
     """Why the head may not behave as expected: linked from a library, or a mesh shared with other heads."""
-    if not evaluate.is_editable(obj):
+    if not heads.is_editable(obj):
         layout.label(text="Linked from a library: make a library override to pose it", icon="LIBRARY_DATA_DIRECT")
-    others = evaluate.shared_mesh_heads(obj)
+    message = evaluate.note(obj)
+    if message:
+        layout.label(text=f"Library override: {message}", icon="LIBRARY_DATA_OVERRIDE")
+    others = heads.shared_mesh_heads(obj)
     if others:
         col = layout.column(align=True)
         col.label(text=f"Mesh shared with {len(others)} other head(s): all show the last one changed", icon="ERROR")
@@ -53,7 +60,7 @@ def draw_notes(layout: Any, obj: Any) -> None:
 
 
 def draw_main(layout: Any, context: Any) -> None:
-    obj = evaluate.active_head(context)
+    obj = heads.active_head(context)
     if obj is None:
         layout.operator("flame.add_head", icon="USER", text="Add FLAME Head")
         prefs = get_preferences(context)
@@ -118,7 +125,7 @@ def draw_pose(layout: Any, obj: Any) -> None:
 
 def _has_eyelids(obj: Any) -> bool:
     try:
-        return evaluate.model_for(obj).has_eyelids
+        return heads.model_for(obj).has_eyelids
     except (FlameError, OSError):
         return True  # the model panel reports the error
 
@@ -135,7 +142,7 @@ def draw_model(layout: Any, context: Any, obj: Any) -> None:
         col.label(text="From the preferences:", icon="PREFERENCES")
         col.label(text=path)
     try:
-        model = evaluate.model_for(obj)
+        model = heads.model_for(obj)
     except (FlameError, OSError) as exc:
         if evaluate.error(obj):
             draw_error(layout, obj)
@@ -166,7 +173,7 @@ class _Panel:
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.active_head(context) is not None
+        return heads.active_head(context) is not None
 
 
 class _MainPanel:
@@ -184,7 +191,7 @@ class _SubPanel(_Panel):
         raise NotImplementedError
 
     def draw(self, context: Any) -> None:
-        obj = evaluate.active_head(context)
+        obj = heads.active_head(context)
         if obj is not None:
             self.draw_function(self.layout, context, obj)  # type: ignore[attr-defined]
 
@@ -291,3 +298,4 @@ class FLAME_PT_view3d_rig_tools(bpy.types.Panel):
 
 
 CLASSES = (FLAME_UL_components, *(cls for editor in EDITORS for cls in _panels(*editor)), FLAME_PT_view3d_rig_tools)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -11,7 +11,15 @@ No Blender, scipy, torch or chumpy is needed: numpy alone (safetensors when inst
 from .camera import BlenderCamera, Camera, default_front_camera
 from .demo import demo_model
 from .demo_animation import demo_sequence
-from .errors import FileFormatError, FlameError, ModelFileError, ParamsError, SequenceFileError, UnsafePickleError
+from .errors import (
+    FileFormatError,
+    FlameError,
+    MeshMismatchError,
+    ModelFileError,
+    ParamsError,
+    SequenceFileError,
+    UnsafePickleError,
+)
 from .images import read_exr, read_png, save_image, write_exr, write_png
 from .io import load_model, save_model
 from .landmarks import LandmarkEmbedding
@@ -40,6 +48,7 @@ __all__ = [
     "FlameParams",
     "FlameSequence",
     "LandmarkEmbedding",
+    "MeshMismatchError",
     "ModelFileError",
     "NormalMap",
     "ParamsError",

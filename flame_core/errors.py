@@ -51,3 +51,17 @@ class UnsafePickleError(ModelFileError):
 
 class SequenceFileError(FileFormatError):
     """A parameter sequence file that cannot be read."""
+
+
+class MeshMismatchError(FlameError):
+    """A mesh that no longer has its model's vertices (its geometry was edited or a modifier applied)."""
+
+    def __init__(self, name: str, expected: int, found: int) -> None:
+        self.name = name
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"the mesh of {name!r} no longer has the model's {expected} vertices (it has {found}): its geometry "
+            "was edited or a modifier applied; use Rebuild Mesh to get the head back, or Convert to Plain Mesh "
+            "to keep the edited mesh"
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import MeshMismatchError
+
 
 def face_cross(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Unnormalised face normals (..., F, 3): ``(v1 - v0) x (v2 - v0)``, length = twice the area."""
@@ -48,3 +50,9 @@ def normalized(v: np.ndarray) -> np.ndarray:
     """Unit vectors along the last axis; zero vectors stay zero."""
     length = np.linalg.norm(v, axis=-1, keepdims=True)
     return np.divide(v, length, out=np.zeros_like(v), where=length > 0)
+
+
+def check_vertex_count(name: str, expected: int, found: int) -> None:
+    """Raise :class:`MeshMismatchError` when a mesh named ``name`` has ``found`` vertices, not ``expected``."""
+    if int(found) != int(expected):
+        raise MeshMismatchError(name, int(expected), int(found))

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .axes import FLAME_TO_BLENDER
 from .camera import Camera
 from .errors import FlameError
 from .mesh import vertex_normals
@@ -49,7 +50,7 @@ _CAMERA_CONVENTIONS = {
 }
 _WORLD_CONVENTIONS = {
     "flame": np.eye(3),
-    "blender": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),
+    "blender": FLAME_TO_BLENDER,
 }
 _ALIASES = {"controlnet": "scannet", "bae": "scannet", "y_up": "flame", "world": "flame", "z_up": "blender"}
 

@@ -7,13 +7,17 @@ given), adds a demo head (5023 vertices) and times:
 
 - a parameter change through the property (update callback -> forward -> mesh), expression and shape;
 - playback: ``scene.frame_set`` with every parameter animated (the handler's share timed separately);
-- the parts: reading the properties, the forward pass, writing the positions.
+- the parts: reading the properties, the forward pass, writing the positions;
+- playback of a head with an imported 1000-frame VHAP performance (300 shape, 100 expression, pose), alone,
+  then with one and with five bound 100k-point clouds following it (``frame_set`` as a whole: Blender's
+  F-Curves, the handler, the Geometry Nodes evaluation of the clouds).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,6 +47,7 @@ def run(package: ModuleType, repeat: int) -> int:
     bpy.ops.flame.add_head(n_shape=100, n_expression=50)
     obj = bpy.context.active_object
     f = obj.flame
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"Blender {bpy.app.version_string}; head: {len(obj.data.vertices)} vertices, "
           f"{len(f.shape)} shape, {len(f.expression)} expression; median of {repeat}")
 
@@ -100,13 +105,62 @@ def run(package: ModuleType, repeat: int) -> int:
     print(f"playback, scene.frame_set:   {frame_ms:.3f} ms per frame (all of Blender's frame change)")
     print(f"playback, handler share:     {Timing.from_seconds(handler_times).median_ms:.3f} ms per frame")
 
-    params = evaluate.read_params(f)
-    model = evaluate.model_for(obj)
+    addon = package.flame_addon
+    params = addon.bridge.read_params(f)
+    model = addon.heads.model_for(obj)
     vertices = model.forward(params).vertices
-    print(f"  read properties:           {median_ms(lambda: evaluate.read_params(f)):.3f} ms")
+    print(f"  read properties:           {median_ms(lambda: addon.bridge.read_params(f)):.3f} ms")
     print(f"  forward (shape cached):    {median_ms(lambda: model.forward(params)):.3f} ms")
-    print(f"  write positions + update:  {median_ms(lambda: evaluate.write_vertices(obj.data, vertices)):.3f} ms")
+    print(f"  write positions + update:  {median_ms(lambda: addon.bridge.write_positions(obj.data, vertices)):.3f} ms")
+    playback_with_clouds(package, repeat)
     return 0
+
+
+def playback_with_clouds(package: ModuleType, repeat: int, frames: int = 1000, points: int = 100_000) -> None:
+    """``frame_set`` of a head keyed from a 1000-frame VHAP file, then with bound 100k clouds following it."""
+    import tempfile
+
+    import bpy
+    import numpy as np
+
+    fc = package.flame_core
+    rng = np.random.default_rng(1)
+    params = fc.FlameParams(
+        shape=rng.normal(size=300), expression=rng.normal(scale=0.5, size=(frames, 100)),
+        rotation=rng.normal(scale=0.05, size=(frames, 3)), neck=rng.normal(scale=0.05, size=(frames, 3)),
+        jaw=np.abs(rng.normal(scale=0.1, size=(frames, 3))), eyes=rng.normal(scale=0.05, size=(frames, 6)),
+        translation=rng.normal(scale=0.005, size=(frames, 3)),
+    )
+    step = itertools.count()
+
+    def playback_ms() -> str:
+        """Wall and CPU time of ``frame_set`` over the keyed range: median of three medians (shared machine)."""
+        scene = bpy.context.scene
+        out = []
+        for clock in (time.perf_counter, time.process_time):
+            runs = [measure(lambda: scene.frame_set(1 + next(step) % frames), repeat, warmup=5, clock=clock).median_ms
+                    for _ in range(3)]
+            out.append(sorted(runs)[1])
+        return f"{out[0]:.3f} ms per frame (CPU time {out[1]:.3f} ms)"
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = fc.save_sequence(fc.FlameSequence(params, fps=25.0), f"{folder}/tracked_flame_params.npz")
+        times = {}
+        for constant_keys in ("NONE", "ONE"):
+            bpy.ops.wm.read_homefile(use_empty=True)
+            bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 25, 1.0
+            bpy.ops.flame.import_sequence(filepath=str(path), frame_start=1, constant_keys=constant_keys)
+            times[constant_keys] = playback_ms()
+    head = bpy.context.active_object
+    print(f"VHAP import ({frames} frames, {len(head.flame.shape)} shape, {len(head.flame.expression)} expression):")
+    print(f"  playback, scene.frame_set: {times['ONE']}, constant channels keyed once (the default)")
+    print(f"  playback, scene.frame_set: {times['NONE']}, constant channels not keyed")
+    for count in (1, 5):
+        while sum(1 for child in head.children if child.get("flame_bound")) < count:
+            bpy.context.view_layer.objects.active = head
+            bpy.ops.flame.sample_points(count=points, seed=count, bind=True)
+        label = f"{count} bound {points // 1000}k cloud{'s' if count > 1 else ''}"
+        print(f"  with {label}:  {playback_ms()}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
 
     addon, fc = package.flame_addon, package.flame_core
     animation, channels_mod = addon.animation, addon.param_channels
-    sequence_ops = importlib.import_module(f"{package.__name__}.flame_addon.operators.sequence")
+    sequence_channels = importlib.import_module(f"{package.__name__}.flame_core.channels").sequence_channels
 
     n = args.frames
     rng = np.random.default_rng(0)
@@ -85,9 +85,10 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
                 bpy.data.actions.remove(action)
 
     head = fresh_head()
-    names = sequence_ops.VARYING_NAMES
     frames = np.arange(1, n + 1, dtype=np.float64)
-    channels = channels_mod.sequence_channels(head.flame, params, frames, names)
+    sizes = {name: len(channels_mod.field_keys(head.flame, name)) for name in channels_mod.GROUP_NAMES}
+    varying = fc.FlameParams(**{k: v for k, v in params.to_dict().items() if k != "shape"})
+    channels = [channels_mod.to_channel(head.flame, c) for c in sequence_channels(varying, sizes, frames).keyed]
     print(f"Blender {bpy.app.version_string}; {n} frames x {len(channels)} channels "
           f"({len(channels) * n} keys); {args.repeat} repeats")
 

@@ -75,7 +75,7 @@ def main() -> None:
     step(f"sampled {args.points} bound points; wrote points.ply and bound/points.ply + flame_param.npz")
 
     frame = _smiling_frame(fc, sequence)
-    preview = render_preview(bpy, fc, extension.flame_addon.evaluate, head, points, out / "preview.png", frame)
+    preview = render_preview(bpy, fc, extension.flame_addon, head, points, out / "preview.png", frame)
     step(f"rendered the preview {preview}")
     if args.preview:
         Path(args.preview).parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ def _smiling_frame(fc, sequence: Path) -> int:
     return int(score.argmax()) + 1
 
 
-def render_preview(bpy, fc, evaluate, head, points, path: Path, frame: int) -> Path:
+def render_preview(bpy, fc, addon, head, points, path: Path, frame: int) -> Path:
     """At ``frame``: a Workbench render of the head and its point cloud, beside the head's normal map."""
     import math
 
@@ -131,8 +131,8 @@ def render_preview(bpy, fc, evaluate, head, points, path: Path, frame: int) -> P
     shaded = fc.read_png(path).astype(np.float32) / 255.0
     used = np.flatnonzero(shaded[..., 3].max(axis=0) > 0)  # crop the empty columns, keep a margin
     shaded = shaded[:, max(used[0] - 40, 0) : used[-1] + 40]
-    model = evaluate.model_for(head)
-    vertices = model.forward(evaluate.read_params(head.flame)).vertices
+    model = addon.heads.model_for(head)
+    vertices = model.forward(addon.evaluate.head_params(head)).vertices
     normals = fc.render_normal_map(vertices, model.faces, fc.Camera.front(vertices, (height, height)), samples=4)
     canvas = np.ones((height, shaded.shape[1] + height, 3), dtype=np.float32)
     for image, x in ((shaded, 0), (normals.image, shaded.shape[1])):

@@ -25,10 +25,11 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ...flame_core import FlameError
+from ...flame_core.axes import FLAME_TO_BLENDER, flame_frame, from_blender_axes, to_world
 from ...flame_core.camera import Camera
 from ...flame_core.render import NormalMap, convention_matrix, render_normal_map
 from ...flame_core.uv_bake import render_uv_normal_map
-from .. import evaluate, head_geometry
+from .. import bridge, evaluate, heads
 from ..results import OperatorResult
 
 CAMERA_ITEMS = [
@@ -96,8 +97,8 @@ def scene_camera(scene: Any, camera_obj: Any) -> Camera:
 
 def front_camera(local_vertices: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> Camera:
     """The core's front camera around the head (object-space Blender-axes vertices), placed with the head."""
-    rotation, origin = head_geometry.flame_frame(matrix)
-    world = head_geometry.to_world(local_vertices, matrix)
+    rotation, origin = flame_frame(matrix)
+    world = to_world(local_vertices, matrix)
     in_frame = (world - origin) @ rotation  # the head in its placed FLAME axes
     camera = Camera.front(in_frame, size)
     R = camera.R @ rotation.T
@@ -225,29 +226,29 @@ def render_head(
     size: tuple[int, int], padding: int = 4,
 ) -> NormalMap:
     """One normal map of the head as it is now (see the operator for the options)."""
-    model = head_geometry.checked_model(obj)
+    model = heads.checked_model(obj)
     name = resolve_convention(space, convention)
     bg = None if background == "TRANSPARENT" else background.lower()
-    local = head_geometry.local_positions(obj)
+    local = bridge.read_local_positions(obj.data)
     if space == "UV_OBJECT":
         if model.uv_coords is None or model.uv_faces is None:
             raise FlameError("the head's model has no UV coordinates")
         return render_uv_normal_map(
-            evaluate.from_blender_axes(local), model.faces, model.uv_coords, model.uv_faces, size,
+            from_blender_axes(local), model.faces, model.uv_coords, model.uv_faces, size,
             convention=name, samples=samples, padding=padding, background=bg,
         )  # fmt: skip
-    matrix = head_geometry.world_matrix(obj)
+    matrix = np.array(obj.matrix_world, dtype=np.float64)
     if camera == "SCENE" or (camera == "AUTO" and scene.camera is not None):
         if scene.camera is None:
             raise FlameError("the scene has no camera")
         cam = scene_camera(scene, scene.camera)
     else:
         cam = front_camera(local, matrix, size)
-    world = head_geometry.to_world(local, matrix)
+    world = to_world(local, matrix)
     if space == "WORLD":
         # The renderer's world conventions act on FLAME-axes normals; ours are Blender world normals.
         table, _ = convention_matrix("world", name)
-        return render_normal_map(world, model.faces, cam, space="world", convention=table @ evaluate.FLAME_TO_BLENDER.T,
+        return render_normal_map(world, model.faces, cam, space="world", convention=table @ FLAME_TO_BLENDER.T,
                                  samples=samples, background=bg)
     return render_normal_map(world, model.faces, cam, space="camera", convention=name, samples=samples, background=bg)
 
@@ -330,7 +331,7 @@ class FLAME_OT_bake_normal_map(bpy.types.Operator):
 
     def execute(self, context: Any) -> OperatorResult:
         obj = context.active_object
-        if not evaluate.is_head(obj):
+        if not heads.is_head(obj):
             self.report({"ERROR"}, "Select a FLAME head (the active object is not one)")
             return {"CANCELLED"}
         scene = context.scene
@@ -398,3 +399,4 @@ def _no_writer() -> Iterator[Any]:
 
 
 CLASSES = (FLAME_OT_bake_normal_map,)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -16,7 +16,8 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from ...flame_core import FlameError
-from .. import animation, evaluate, objects, offsets, param_channels
+from ...flame_core.axes import to_blender_axes
+from .. import animation, evaluate, heads, objects, offsets, param_channels
 from ..results import OperatorResult
 
 #: Frames evaluated per forward call (bounds the memory of a batch: frames x vertices x 3).
@@ -26,14 +27,14 @@ BATCH = 64
 def frame_vertices(context: Any, head: Any, frames: np.ndarray) -> np.ndarray:
     """The head's vertices (len(frames), V, 3) in its mesh's (Blender) axes at each frame."""
     params = param_channels.sample_params(context, head, frames)
-    model = evaluate.model_for(head)
+    model = heads.model_for(head)
     if len(head.data.vertices) != model.n_vertices:
         raise FlameError(f"the model has {model.n_vertices} vertices but {head.name!r} has {len(head.data.vertices)}")
     out = np.empty((len(frames), model.n_vertices, 3), dtype=np.float32)
     for start in range(0, len(frames), BATCH):
         chunk = params[start : start + BATCH]
         vertices = model.forward(evaluate.model_params(model, chunk), **offsets.forward_options(head)).vertices
-        out[start : start + BATCH] = evaluate.to_blender_axes(vertices)
+        out[start : start + BATCH] = to_blender_axes(vertices)
     return out
 
 
@@ -106,7 +107,7 @@ class FLAME_OT_bake_shape_keys(bpy.types.Operator):
     @classmethod
     def poll(cls, context: Any) -> bool:
         obj = context.active_object
-        return evaluate.is_head(obj) and context.mode == "OBJECT"
+        return heads.is_head(obj) and context.mode == "OBJECT"
 
     def execute(self, context: Any) -> OperatorResult:
         scene = context.scene
@@ -130,3 +131,4 @@ class FLAME_OT_bake_shape_keys(bpy.types.Operator):
 
 
 CLASSES = (FLAME_OT_bake_shape_keys,)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -24,7 +24,8 @@ from bpy_extras.io_utils import ExportHelper
 
 from ...flame_core import JOINT_NAMES, FlameError
 from ...flame_core import engine_export as ee
-from .. import animation, evaluate, objects, param_channels
+from ...flame_core.axes import to_blender_axes
+from .. import animation, evaluate, heads, objects, param_channels
 from ..results import OperatorResult
 
 BONE_LENGTH = 0.02
@@ -90,7 +91,7 @@ def expression_key_names(model: Any, count: int) -> list[str]:
 
 
 def _blender(points: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(evaluate.to_blender_axes(points), dtype=np.float32).reshape(-1)
+    return np.ascontiguousarray(to_blender_axes(points), dtype=np.float32).reshape(-1)
 
 
 @dataclass
@@ -108,14 +109,14 @@ def _build_armature(context: Any, name: str, rig: ee.RigAnimation, export_scene:
     export_scene.collection.objects.link(obj)
     view_layer = export_scene.view_layers[0]
     view_layer.objects.active = obj
-    heads = evaluate.to_blender_axes(rig.rest_joints)
+    bone_heads = to_blender_axes(rig.rest_joints)
     with context.temp_override(scene=export_scene, view_layer=view_layer, active_object=obj, object=obj):
         bpy.ops.object.mode_set(mode="EDIT")
         bones: list[Any] = []
         for j, joint in enumerate(JOINT_NAMES):
             bone = data.edit_bones.new(joint)
-            bone.head = heads[j].tolist()
-            bone.tail = (heads[j] + (0.0, 0.0, BONE_LENGTH)).tolist()  # along FLAME's +Y: rest = FLAME axes
+            bone.head = bone_heads[j].tolist()
+            bone.tail = (bone_heads[j] + (0.0, 0.0, BONE_LENGTH)).tolist()  # along FLAME's +Y: rest = FLAME axes
             bone.roll = 0.0
             bone.use_deform = True
             parent = rig.parents[j]
@@ -242,7 +243,7 @@ def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expressio
           export_scene: Any, preset: str = "GLTF") -> Built:
     """The rig and mesh of ``head`` animated over the range, in ``export_scene`` (removed again on failure)."""
     frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
-    model = evaluate.model_for(head)
+    model = heads.model_for(head)
     params = evaluate.model_params(model, param_channels.sample_params(context, head, frames))
     if len(head.data.vertices) != model.n_vertices:
         raise FlameError(f"the model has {model.n_vertices} vertices but {head.name!r} has {len(head.data.vertices)}")
@@ -342,7 +343,7 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.is_head(context.active_object) and context.mode == "OBJECT"
+        return heads.is_head(context.active_object) and context.mode == "OBJECT"
 
     def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
         return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
@@ -418,3 +419,14 @@ def menu_export(self: Any, context: Any) -> None:
 
 
 CLASSES = (FLAME_OT_export_rigged,)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.TOPBAR_MT_file_export.append(menu_export)  # type: ignore[arg-type]
+
+
+def unregister() -> None:
+    bpy.types.TOPBAR_MT_file_export.remove(menu_export)  # type: ignore[arg-type]
+    _unregister_classes()

@@ -9,7 +9,7 @@ import numpy as np
 from bpy.props import IntProperty, StringProperty
 
 from ...flame_core import N_EXPRESSION, N_SHAPE, FlameError, FlameModel
-from .. import evaluate, models, objects
+from .. import bridge, evaluate, heads, models, objects
 from ..preferences import DEFAULT_N_EXPRESSION, DEFAULT_N_SHAPE, get_preferences
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -20,31 +20,12 @@ UV_MAP = "UVMap"
 
 def build_mesh(model: FlameModel, name: str = HEAD_NAME) -> Any:
     """A new mesh with the model's template (Blender axes), triangles, smooth shading and UV map."""
-    n_verts, n_faces = model.n_vertices, model.n_faces
     mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(n_verts)
-    mesh.loops.add(3 * n_faces)
-    mesh.polygons.add(n_faces)
-    co = np.ascontiguousarray(evaluate.to_blender_axes(model.v_template), dtype=np.float32)
-    mesh.vertices.foreach_set("co", co.reshape(-1))
-    mesh.loops.foreach_set("vertex_index", np.ascontiguousarray(model.faces, dtype=np.int32).reshape(-1))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * n_faces, 3, dtype=np.int32))
-    if "loop_total" in mesh.polygons[0].bl_rna.properties and not mesh.polygons[0].bl_rna.properties[
-        "loop_total"
-    ].is_readonly:
-        mesh.polygons.foreach_set("loop_total", np.full(n_faces, 3, dtype=np.int32))
-    mesh.update(calc_edges=True)
-    if mesh.validate(verbose=False):
+    try:
+        bridge.write_mesh(mesh, model.v_template, model.faces, model.uv_coords, model.uv_faces, uv_name=UV_MAP)
+    except FlameError as exc:
         bpy.data.meshes.remove(mesh)
-        raise FlameError(f"the model's faces do not form a valid mesh ({model.source or 'demo'})")
-    mesh.polygons.foreach_set("use_smooth", np.ones(n_faces, dtype=bool))
-    if model.uv_coords is not None and model.uv_faces is not None:
-        layer = mesh.uv_layers.new(name=UV_MAP)
-        if layer is None:
-            raise FlameError("Blender refused to add a UV map")
-        uv = np.ascontiguousarray(model.uv_coords[model.uv_faces], dtype=np.float32)
-        layer.data.foreach_set("uv", uv.reshape(-1))
-    mesh.update()
+        raise FlameError(f"{model.source or 'demo'}: {exc}") from None
     return mesh
 
 
@@ -121,8 +102,89 @@ class FLAME_OT_add_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def rebuild_mesh(obj: Any) -> None:
+    """Replace a head's mesh geometry by its model's (edits and applied modifiers undone), then evaluate.
+
+    The mesh datablock, its materials and the object's modifiers are kept; shape keys and vertex-group weights
+    of the edited geometry go (the model's mask groups are added again).
+    """
+    model = heads.model_for(obj)
+    if obj.data.shape_keys is not None:
+        obj.shape_key_clear()
+    bridge.write_mesh(obj.data, model.v_template, model.faces, model.uv_coords, model.uv_faces, uv_name=UV_MAP)
+    for name in model.masks:
+        group = obj.vertex_groups.get(name)
+        if group is not None:
+            obj.vertex_groups.remove(group)
+    add_mask_groups(obj, model)
+    evaluate.forget(obj)
+    evaluate.evaluate(obj, force=True)
+
+
+def _head_in_object_mode(context: Any) -> bool:
+    obj = heads.active_head(context)
+    return obj is not None and heads.is_editable(obj) and heads.is_editable(obj.data) and context.mode == "OBJECT"
+
+
+class FLAME_OT_rebuild_mesh(bpy.types.Operator):
+    """Give the active head its model's mesh back (after its geometry was edited or a modifier applied); \
+parameters, materials and modifiers are kept"""
+
+    bl_idname = "flame.rebuild_mesh"
+    bl_label = "Rebuild Mesh"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return _head_in_object_mode(context)
+
+    def execute(self, context: Any) -> OperatorResult:
+        obj = heads.active_head(context)
+        assert obj is not None
+        try:
+            rebuild_mesh(obj)
+        except (FlameError, OSError) as exc:
+            self.report({"ERROR"}, f"Cannot rebuild the mesh of {obj.name}: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"{obj.name}: the mesh has the model's {len(obj.data.vertices)} vertices again")
+        return {"FINISHED"}
+
+
+class FLAME_OT_convert_to_mesh(bpy.types.Operator):
+    """Make the active head a plain mesh as it is now: it keeps its geometry and no longer follows FLAME \
+parameters"""
+
+    bl_idname = "flame.convert_to_mesh"
+    bl_label = "Convert to Plain Mesh"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        obj = heads.active_head(context)
+        return obj is not None and heads.is_editable(obj)
+
+    def execute(self, context: Any) -> OperatorResult:
+        obj = heads.active_head(context)
+        assert obj is not None
+        obj.flame.is_head = False
+        evaluate.forget(obj)
+        self.report({"INFO"}, f"{obj.name} is a plain mesh now ({len(obj.data.vertices)} vertices)")
+        return {"FINISHED"}
+
+
 def menu_add(self: Any, context: Any) -> None:
     self.layout.operator(FLAME_OT_add_head.bl_idname, text="FLAME Head", icon="USER")
 
 
-CLASSES = (FLAME_OT_add_head,)
+CLASSES = (FLAME_OT_add_head, FLAME_OT_rebuild_mesh, FLAME_OT_convert_to_mesh)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.VIEW3D_MT_mesh_add.append(menu_add)  # type: ignore[arg-type]
+
+
+def unregister() -> None:
+    bpy.types.VIEW3D_MT_mesh_add.remove(menu_add)  # type: ignore[arg-type]
+    _unregister_classes()

@@ -16,7 +16,7 @@ import numpy as np
 from bpy.props import BoolProperty, FloatProperty
 
 from ...flame_core import FlameError
-from .. import evaluate, followers, objects, point_display
+from .. import bridge, evaluate, followers, heads, objects, point_display
 from ..results import OperatorResult
 
 KIND = "LANDMARKS"
@@ -41,7 +41,7 @@ def update_landmarks(obj: Any, context: followers.FollowerContext) -> None:
     if len(mesh.vertices) != len(points):
         mesh.clear_geometry()
         mesh.vertices.add(len(points))
-    evaluate.write_vertices(mesh, points)
+    bridge.write_positions(mesh, points)
 
 
 def add_landmarks(context: Any, head: Any, *, show_points: bool = True, radius: float = 0.002) -> Any:
@@ -49,7 +49,7 @@ def add_landmarks(context: Any, head: Any, *, show_points: bool = True, radius: 
     existing = next(followers.followers_of(head, KIND), None)
     if existing is not None:
         return existing
-    model = evaluate.model_for(head)
+    model = heads.model_for(head)
     count = landmark_count(model)
     mesh = bpy.data.meshes.new(f"{head.name} Landmarks")
     mesh.vertices.add(count)
@@ -87,7 +87,7 @@ class FLAME_OT_add_landmarks(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.is_head(context.active_object) and context.mode == "OBJECT"
+        return heads.is_head(context.active_object) and context.mode == "OBJECT"
 
     def execute(self, context: Any) -> OperatorResult:
         head = context.active_object
@@ -100,12 +100,15 @@ class FLAME_OT_add_landmarks(bpy.types.Operator):
         return {"FINISHED"}
 
 
+CLASSES = (FLAME_OT_add_landmarks,)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register() -> None:
+    _register_classes()
     followers.register_follower(KIND, update_landmarks)
 
 
 def unregister() -> None:
     followers.unregister_follower(KIND)
-
-
-CLASSES = (FLAME_OT_add_landmarks,)
+    _unregister_classes()

@@ -10,7 +10,7 @@ import numpy as np
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
 
 from ...flame_core import FIELDS, FlameError, FlameParams
-from .. import evaluate
+from .. import bridge, evaluate, heads
 from ..results import OperatorResult
 
 POSE_NAMES = tuple(f.name for f in FIELDS if f.kind != "coefficients")
@@ -32,29 +32,29 @@ _clipboard: dict[str, Any] = {}
 
 def _editable_head(context: Any) -> bool:
     """Poll of the operators that change parameters: an active head that is not linked from a library."""
-    obj = evaluate.active_head(context)
-    return obj is not None and evaluate.is_editable(obj)
+    obj = heads.active_head(context)
+    return obj is not None and heads.is_editable(obj)
 
 
 def _heads(context: Any) -> list[Any]:
     """The active head and every other selected head (those linked from a library are left out)."""
-    heads = [o for o in context.selected_objects if evaluate.is_head(o) and evaluate.is_editable(o)]
-    active = evaluate.active_head(context)
-    if active is not None and active not in heads and evaluate.is_editable(active):
-        heads.insert(0, active)
-    return heads
+    found = [o for o in context.selected_objects if heads.is_head(o) and heads.is_editable(o)]
+    active = heads.active_head(context)
+    if active is not None and active not in found and heads.is_editable(active):
+        found.insert(0, active)
+    return found
 
 
-def _apply(operator: Any, heads: list[Any], params: FlameParams, names: tuple[str, ...]) -> OperatorResult:
+def _apply(operator: Any, targets: list[Any], params: FlameParams, names: tuple[str, ...]) -> OperatorResult:
     """Write ``params`` into every head and evaluate; on a model error every head is put back."""
-    before = [(obj, evaluate.read_params(obj.flame)) for obj in heads]
+    before = [(obj, bridge.read_params(obj.flame)) for obj in targets]
     try:
-        for obj in heads:
-            evaluate.write_params(obj.flame, params, names)
+        for obj in targets:
+            bridge.write_params(obj.flame, params, names)
             evaluate.evaluate(obj)
     except (FlameError, OSError) as exc:
         for obj, old in before:
-            evaluate.write_params(obj.flame, old)
+            bridge.write_params(obj.flame, old)
             evaluate.safe_evaluate(obj)
         operator.report({"ERROR"}, str(exc))
         return {"CANCELLED"}
@@ -110,14 +110,14 @@ class FLAME_OT_randomize_params(bpy.types.Operator):
         return self.execute(context)
 
     def execute(self, context: Any) -> OperatorResult:
-        heads = _heads(context)
+        targets = _heads(context)
         rng = np.random.default_rng(self.seed)
         names = GROUPS[self.group]
         fields = {}
         for name in names:
-            count = max(len(getattr(obj.flame, name)) for obj in heads)
+            count = max(len(getattr(obj.flame, name)) for obj in targets)
             fields[name] = rng.standard_normal(count) * self.scale
-        return _apply(self, heads, FlameParams(**fields), names)
+        return _apply(self, targets, FlameParams(**fields), names)
 
 
 class FLAME_OT_copy_params(bpy.types.Operator):
@@ -129,12 +129,12 @@ class FLAME_OT_copy_params(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.active_head(context) is not None
+        return heads.active_head(context) is not None
 
     def execute(self, context: Any) -> OperatorResult:
-        obj = evaluate.active_head(context)
+        obj = heads.active_head(context)
         assert obj is not None
-        _clipboard["params"] = evaluate.read_params(obj.flame)
+        _clipboard["params"] = bridge.read_params(obj.flame)
         _clipboard["source"] = obj.name
         self.report({"INFO"}, f"Copied the parameters of {obj.name}")
         return {"FINISHED"}
@@ -159,8 +159,8 @@ class FLAME_OT_paste_params(bpy.types.Operator):
         return _editable_head(context) and "params" in _clipboard
 
     def execute(self, context: Any) -> OperatorResult:
-        heads = _heads(context) if self.only_selected else [evaluate.active_head(context)]
-        return _apply(self, heads, _clipboard["params"], GROUPS[self.group])
+        targets = _heads(context) if self.only_selected else [heads.active_head(context)]
+        return _apply(self, targets, _clipboard["params"], GROUPS[self.group])
 
 
 def clipboard_source() -> str | None:
@@ -174,3 +174,13 @@ def clear_clipboard() -> None:
 
 
 CLASSES = (FLAME_OT_reset_params, FLAME_OT_randomize_params, FLAME_OT_copy_params, FLAME_OT_paste_params)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+
+
+def unregister() -> None:
+    _unregister_classes()
+    clear_clipboard()

@@ -5,9 +5,10 @@ spaced) on the head as it is now and creates ``"<head> Points"``, a child of the
 head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
 ``face_index`` (INT) and ``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
 is a PointCloud object; before that a vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points"
-modifier. A bound cloud (custom property ``flame_bound``) is a follower of the head: each time the head is
-evaluated (parameter edits, frame changes, renders), its positions and normals are recomputed from face
-index + barycentrics on the new mesh, all points at once.
+modifier. A bound cloud (custom property ``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes
+modifier (see ``bound_points``) places every point on the head's evaluated mesh by face index + barycentrics,
+so Blender re-evaluates it with the head (parameter edits, playback, drivers, renders); its data keeps the
+positions it was sampled at.
 
 ``export_points`` writes a PLY:
 
@@ -30,10 +31,11 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from bpy_extras.io_utils import ExportHelper
 
 from ...flame_core import FlameError
+from ...flame_core.axes import from_blender_axes, normals_to_world, to_blender_axes, to_world
 from ...flame_core.binding import GAUSSIAN_AVATARS_VERTICES, save_bound_points
 from ...flame_core.ply import write_ply
 from ...flame_core.sampling import SurfaceSamples, evaluate_samples, sample_surface
-from .. import evaluate, followers, head_geometry, objects, offsets, point_display
+from .. import bound_points, bridge, evaluate, followers, heads, objects, offsets, point_display
 from ..results import OperatorResult
 
 KIND = "POINTS"
@@ -56,15 +58,6 @@ def point_count(data: Any) -> int:
     return len(data.attributes["position"].data)
 
 
-def _attribute(data: Any, name: str, kind: str) -> Any:
-    attr = data.attributes.get(name)
-    if attr is None or attr.data_type != kind or attr.domain != "POINT":
-        if attr is not None:
-            data.attributes.remove(attr)
-        attr = data.attributes.new(name, kind, "POINT")
-    return attr
-
-
 def new_point_data(name: str, count: int, point_cloud: bool | None = None) -> Any:
     """A PointCloud (when it can be filled) or a vertices-only mesh with ``count`` points."""
     if uses_point_cloud() if point_cloud is None else point_cloud:
@@ -77,83 +70,59 @@ def new_point_data(name: str, count: int, point_cloud: bool | None = None) -> An
 
 
 def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = None) -> None:
-    """Set positions (n, 3) and optionally the ``normal`` attribute (head-local Blender axes), in bulk."""
-    co = np.ascontiguousarray(positions, dtype=np.float32).reshape(-1)
-    data.attributes["position"].data.foreach_set("vector", co)
+    """Set positions (n, 3) and optionally the ``normal`` attribute (FLAME axes, head-local), in bulk."""
     if normals is not None:
-        _attribute(data, "normal", "FLOAT_VECTOR").data.foreach_set(
-            "vector", np.ascontiguousarray(normals, dtype=np.float32).reshape(-1)
-        )
-    data.update() if hasattr(data, "vertices") else data.update_tag()
+        bridge.write_attribute(data, "normal", "FLOAT_VECTOR", to_blender_axes(normals))
+    bridge.write_positions(data, positions)
 
 
 def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray) -> None:
-    _attribute(data, "face_index", "INT").data.foreach_set("value", np.ascontiguousarray(face_index, dtype=np.int32))
-    _attribute(data, "barycentric", "FLOAT_VECTOR").data.foreach_set(
-        "vector", np.ascontiguousarray(barycentric, dtype=np.float32).reshape(-1)
-    )
-
-
-def read_vectors(data: Any, name: str) -> np.ndarray:
-    attr = data.attributes.get(name)
-    if attr is None or attr.data_type != "FLOAT_VECTOR":
-        raise FlameError(f"{data.name!r} has no {name!r} vector attribute")
-    out = np.empty(3 * len(attr.data), dtype=np.float32)
-    attr.data.foreach_get("vector", out)
-    return out.reshape(-1, 3)
+    bridge.write_attribute(data, "face_index", "INT", face_index)
+    bridge.write_attribute(data, "barycentric", "FLOAT_VECTOR", barycentric)
 
 
 def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:
     """(face_index (n,) int32, barycentric (n, 3) float32) of a point object's data."""
-    attr = data.attributes.get("face_index")
-    if attr is None or attr.data_type != "INT":
-        raise FlameError(f"{data.name!r} has no integer 'face_index' attribute")
-    face_index = np.empty(len(attr.data), dtype=np.int32)
-    attr.data.foreach_get("value", face_index)
-    return face_index, read_vectors(data, "barycentric")
+    return bridge.read_attribute(data, "face_index", "INT"), bridge.read_attribute(data, "barycentric", "FLOAT_VECTOR")
 
 
 def update_points(obj: Any, context: followers.FollowerContext) -> None:
-    """Follower update: re-evaluate bound points on the head's new vertices (FLAME axes, head-local)."""
-    if not obj.get(BOUND_KEY, False):
-        return
-    face_index, barycentric = read_binding(obj.data)
-    positions, normals = evaluate_samples(context.output.vertices, context.model.faces, face_index, barycentric)
-    write_points(obj.data, evaluate.to_blender_axes(positions), evaluate.to_blender_axes(np.asarray(normals)))
+    """Follower update: bound points are evaluated by their Geometry Nodes modifier (no Python per change);
+    a bound cloud from an older file gets that modifier here, once."""
+    if obj.get(BOUND_KEY, False) and not bound_points.is_bound(obj) and heads.is_editable(obj):
+        bound_points.bind(obj, context.head)
 
 
 # ---------------------------------------------------------------------------------------------------- objects
 def _show_points(obj: Any, radius: float) -> None:
     if obj.type == "POINTCLOUD":
-        _attribute(obj.data, "radius", "FLOAT").data.foreach_set(
-            "value", np.full(point_count(obj.data), radius, dtype=np.float32)
-        )
+        bridge.write_attribute(obj.data, "radius", "FLOAT", np.full(point_count(obj.data), radius))
         return
     point_display.show_as_points(obj, radius, "Surface Points")
 
 
 def head_of(obj: Any) -> Any | None:
     """The head an object belongs to: itself when it is a head, else its parent head (followers)."""
-    if evaluate.is_head(obj):
+    if heads.is_head(obj):
         return obj
     parent = getattr(obj, "parent", None)
-    return parent if evaluate.is_head(parent) else None
+    return parent if heads.is_head(parent) else None
 
 
 def points_object(obj: Any) -> Any | None:
     """The point object to export: ``obj`` itself, or the first point object of the head ``obj``."""
     if obj is None:
         return None
-    if followers.kind_of(obj) == KIND and evaluate.is_head(obj.parent):
+    if followers.kind_of(obj) == KIND and heads.is_head(obj.parent):
         return obj
-    if evaluate.is_head(obj):
+    if heads.is_head(obj):
         return next(followers.followers_of(obj, KIND), None)
     return None
 
 
 def sample_head(head: Any, count: int, seed: int, region: str = "ALL", min_distance: float = 0.0) -> SurfaceSamples:
     """Points on the head as it is now (FLAME axes, head-local)."""
-    model = head_geometry.checked_model(head)
+    model = heads.checked_model(head)
     indices = None
     if region != "ALL":
         if region not in model.region_names:
@@ -161,7 +130,7 @@ def sample_head(head: Any, count: int, seed: int, region: str = "ALL", min_dista
             raise FlameError(f"the head's model has no region {region!r} (it has: {known})")
         indices = model.region(region)
     return sample_surface(
-        head_geometry.flame_positions(head), model.faces, count, seed, region=indices,
+        bridge.read_positions(head.data), model.faces, count, seed, region=indices,
         min_distance=min_distance if min_distance > 0 else None,
     )  # fmt: skip
 
@@ -176,9 +145,11 @@ def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool =
     obj = bpy.data.objects.new(data.name, data)
     try:
         write_binding(data, samples.face_index, samples.barycentric)
-        write_points(data, evaluate.to_blender_axes(samples.positions), evaluate.to_blender_axes(samples.normals))
+        write_points(data, samples.positions, samples.normals)
         followers.mark(obj, head, KIND)
         obj[BOUND_KEY] = bool(bind)
+        if bind:
+            bound_points.bind(obj, head)
         _show_points(obj, radius)
         objects.link_beside(context, obj, head)
     except BaseException:
@@ -193,7 +164,7 @@ def _regions(self: Any, context: Any) -> list[tuple[str, str, str]]:
     head = head_of(getattr(context, "active_object", None)) if context is not None else None
     if head is not None:
         try:
-            names = list(evaluate.model_for(head).region_names)
+            names = list(heads.model_for(head).region_names)
         except (FlameError, OSError):
             names = []
         items += [(name, name.replace("_", " ").title(), f"Only the faces of the model's {name!r} region")
@@ -258,34 +229,32 @@ def current_samples(obj: Any, head: Any, faces: np.ndarray) -> SurfaceSamples:
     """The points as they are on the head now, in FLAME axes (head-local): re-evaluated when bound."""
     face_index, barycentric = read_binding(obj.data)
     if obj.get(BOUND_KEY, False):
-        positions, normals = evaluate_samples(head_geometry.flame_positions(head), faces, face_index, barycentric)
+        positions, normals = evaluate_samples(bridge.read_positions(head.data), faces, face_index, barycentric)
     else:
-        local = np.empty(3 * point_count(obj.data), dtype=np.float32)
-        obj.data.attributes["position"].data.foreach_get("vector", local)
-        positions = evaluate.from_blender_axes(local.reshape(-1, 3))
-        normals = evaluate.from_blender_axes(read_vectors(obj.data, "normal"))
+        positions = bridge.read_positions(obj.data)
+        normals = from_blender_axes(bridge.read_attribute(obj.data, "normal", "FLOAT_VECTOR"))
     return SurfaceSamples(np.asarray(positions), np.asarray(normals), face_index, barycentric)
 
 
 def export_points(obj: Any, path: str, layout: str = "3DGS", axes: str = "FLAME") -> list[str]:
     """Write the point object's PLY (and flame_param.npz for BOUND); returns the files written."""
     head = obj.parent
-    model = head_geometry.checked_model(head)
+    model = heads.checked_model(head)
     samples = current_samples(obj, head, model.faces)
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
     if layout == "BOUND":
-        params = evaluate.model_params(model, evaluate.read_params(head.flame))
+        params = evaluate.model_params(model, bridge.read_params(head.flame))
         n_offsets = GAUSSIAN_AVATARS_VERTICES if model.n_vertices == FLAME_VERTICES else model.n_vertices
-        ply, npz = save_bound_points(path, samples, head_geometry.flame_positions(head), model.faces, params,
+        ply, npz = save_bound_points(path, samples, bridge.read_positions(head.data), model.faces, params,
                                      offset_vertices=n_offsets, offsets=offsets.forward_options(head))
         return [str(ply)] + ([str(npz)] if npz is not None else [])
     positions, normals = samples.positions, samples.normals
     if axes == "BLENDER_WORLD":
         matrix = np.array(obj.matrix_world, dtype=np.float64)
-        positions = head_geometry.to_world(evaluate.to_blender_axes(positions), matrix)
-        normals = head_geometry.normals_to_world(evaluate.to_blender_axes(normals), matrix)
+        positions = to_world(to_blender_axes(positions), matrix)
+        normals = normals_to_world(to_blender_axes(normals), matrix)
     colors = np.full((len(samples), 3), GREY, dtype=np.uint8)
     frame = "FLAME axes (Y up)" if axes == "FLAME" else "Blender world (Z up)"
     write_ply(path, positions, normals, colors, comments=[f"FLAME head surface points, {frame}"])
@@ -366,3 +335,4 @@ class FLAME_OT_export_points(bpy.types.Operator, ExportHelper):
 
 
 CLASSES = (FLAME_OT_sample_points, FLAME_OT_export_points)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -18,7 +18,8 @@ from bpy.props import BoolProperty, IntProperty
 
 from ...flame_core import FlameError, FlameParams
 from ...flame_core import rig as core_rig
-from .. import animation, evaluate, param_channels, rig
+from ...flame_core.axes import to_blender_axes
+from .. import animation, bridge, evaluate, heads, param_channels, rig
 from ..results import OperatorResult
 
 #: Distance of the eye target in front of the eyes, as a multiple of the head's height.
@@ -28,13 +29,13 @@ EYE_TARGET_DISTANCE = 2.0
 def _head(context: Any) -> Any:
     """The active head, or the head of the active rig."""
     obj = getattr(context, "active_object", None)
-    if evaluate.is_head(obj):
+    if heads.is_head(obj):
         return obj
     return rig.head_of(obj) if obj is not None else None
 
 
 def _editable(obj: Any) -> bool:
-    return obj is not None and evaluate.is_editable(obj)
+    return obj is not None and heads.is_editable(obj)
 
 
 def _frame_range(op: Any, context: Any) -> np.ndarray:
@@ -52,7 +53,7 @@ def add_eye_target(context: Any, head: Any, arm: Any) -> Any:
 
     joints, height = rig.rest_joints(head)
     eyes = joints[3:5].mean(axis=0)
-    local = evaluate.to_blender_axes(eyes + np.array([0.0, 0.0, EYE_TARGET_DISTANCE * max(height, 0.05)]))
+    local = to_blender_axes(eyes + np.array([0.0, 0.0, EYE_TARGET_DISTANCE * max(height, 0.05)]))
     target = bpy.data.objects.new(f"{head.name} Eye Target", None)
     target.empty_display_type = "SPHERE"
     target.empty_display_size = 0.1 * max(height, 0.05)
@@ -82,11 +83,11 @@ class FLAME_OT_add_rig(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        head = evaluate.active_head(context)
+        head = heads.active_head(context)
         return _editable(head) and rig.rig_of(head) is None and context.mode == "OBJECT"
 
     def execute(self, context: Any) -> OperatorResult:
-        head: Any = evaluate.active_head(context)
+        head: Any = heads.active_head(context)
         if head is None or not _editable(head):
             self.report({"ERROR"}, "Select a FLAME head that is not linked from a library")
             return {"CANCELLED"}
@@ -153,8 +154,8 @@ class FLAME_OT_remove_rig(bpy.types.Operator):
             bpy.ops.object.mode_set(mode="OBJECT")
         arm = rig.detach(head)
         if pose is not None:
-            evaluate.write_params(head.flame, FlameParams(**pose), rig.RIG_FIELDS)
-        if self.delete and arm is not None and evaluate.is_editable(arm):
+            bridge.write_params(head.flame, FlameParams(**pose), rig.RIG_FIELDS)
+        if self.delete and arm is not None and heads.is_editable(arm):
             widgets = rig.widgets_of(arm)
             rig.remove_object(arm)
             for widget in widgets:
@@ -263,3 +264,12 @@ class FLAME_OT_rig_from_params(_RangeOperator, bpy.types.Operator):
 
 
 CLASSES = (FLAME_OT_add_rig, FLAME_OT_remove_rig, FLAME_OT_bake_rig, FLAME_OT_rig_from_params)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+
+
+def unregister() -> None:
+    _unregister_classes()

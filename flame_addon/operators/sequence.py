@@ -21,9 +21,9 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
+from ...flame_core.channels import sequence_channels, used_count, varies
 from ...flame_core.sequence import has_cameras, head_motion, sequence_cameras
-from .. import animation, evaluate, models, objects, offsets, param_channels
-from ..preferences import get_preferences
+from .. import animation, bridge, evaluate, heads, objects, offsets, param_channels
 from ..properties import resize_components
 from ..results import OperatorResult
 from .head import create_head
@@ -73,14 +73,14 @@ class _HeadState:
     @classmethod
     def of(cls, obj: Any) -> _HeadState:
         settings = obj.flame
-        return cls({n: getattr(settings, f"n_{n}") for n in COEFFICIENT_NAMES}, evaluate.read_params(settings))
+        return cls({n: getattr(settings, f"n_{n}") for n in COEFFICIENT_NAMES}, bridge.read_params(settings))
 
     def restore(self, obj: Any) -> None:
         settings = obj.flame
         for name, count in self.counts.items():
             setattr(settings, f"n_{name}", count)
             resize_components(settings, name, count)
-        evaluate.write_params(settings, self.params)
+        bridge.write_params(settings, self.params)
 
 
 @dataclass
@@ -111,6 +111,9 @@ class ImportResult:
     frames: int
     frame_start: int
     notes: list[str] = field(default_factory=list)
+    action: Any = None
+    keyed: str = ""
+    kept: list[str] = field(default_factory=list)
     camera: Any = None
 
 
@@ -122,22 +125,13 @@ def _file_counts(params: FlameParams) -> dict[str, int]:
     return out
 
 
-def _last_nonzero(params: FlameParams, name: str) -> int:
-    """How many leading coefficients of a field hold anything (trailing zeros dropped)."""
-    value = getattr(params, name)
-    if value is None:
-        return 0
-    used = np.nonzero(np.any(value.reshape(-1, value.shape[-1]) != 0.0, axis=0))[0]
-    return int(used[-1]) + 1 if len(used) else 0
-
-
 def _grow_counts(obj: Any, params: FlameParams, model_counts: dict[str, int], notes: list[str]) -> None:
     """Expose enough components for every coefficient in the file (at most the model's)."""
     settings = obj.flame
     for name, have in _file_counts(params).items():
         available = model_counts[name]
         if have > available:
-            lost = _last_nonzero(params, name) > available
+            lost = used_count(getattr(params, name)) > available
             notes.append(
                 f"the file has {have} {name} coefficients, the model {available}"
                 + (": the rest are dropped" if lost else " (the rest are zero)")
@@ -148,6 +142,10 @@ def _grow_counts(obj: Any, params: FlameParams, model_counts: dict[str, int], no
             resize_components(settings, name, need)
 
 
+def _frame_span(frames: np.ndarray) -> str:
+    return f"frame {frames[0]:g}" if len(frames) == 1 else f"frames {frames[0]:g}-{frames[-1]:g}"
+
+
 def import_sequence(
     context: Any,
     seq: FlameSequence,
@@ -156,17 +154,25 @@ def import_sequence(
     frame_start: int = 1,
     fps_mode: str = "SCENE",
     keyframe_shape: bool = True,
+    mode: str = "NEW_ACTION",
+    constant_keys: str = "ONE",
+    name: str | None = None,
     interpolation: str = "LINEAR",
     progress: Any = None,
     camera_motion: str = "HEAD",
 ) -> ImportResult:
     """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing).
 
+    ``mode`` (see ``animation.write_keyframes``): a new action named ``name`` (the previous one kept on the
+    NLA), only the keys inside the imported range replaced, or whole F-Curves replaced. Fields the sequence
+    lacks are not touched. A channel that is the same in every frame gets one key (``constant_keys="ONE"``;
+    at both ends of the range in ``REPLACE_RANGE``) or none (``"NONE"``: its value is set on the head and
+    its F-Curve in the keyed action removed); ``keyframe_shape=False`` does that for the shape alone.
+
     A sequence with cameras (metrical-tracker, IMavatar) has its camera motion keyed as the head's rotation
     and translation (``camera_motion='HEAD'``) or as a new camera parented to the head (``'CAMERA'``).
     """
     scene = context.scene
-    prefs = get_preferences(context)
     created = head is None
     scene_before = _SceneState.of(scene)
     head_before = None if head is None else _HeadState.of(head)
@@ -175,7 +181,7 @@ def import_sequence(
         head = create_head(context, "", 0, 0)
     camera = None
     try:
-        full = models.get_model(models.resolve_path(head.flame.model_path, prefs), None, None, prefs)
+        full = heads.full_model(head)
         cameras = None
         if has_cameras(seq):
             if camera_motion == "HEAD":
@@ -190,26 +196,21 @@ def import_sequence(
         n = len(timed)
         frames = frame_start + np.arange(n, dtype=np.float64)
         params = timed.params
-        _grow_counts(head, params, {n: getattr(full, f"n_{n}") for n in COEFFICIENT_NAMES}, notes)
+        _grow_counts(head, params, {c: getattr(full, f"n_{c}") for c in COEFFICIENT_NAMES}, notes)
         notes += _apply_offsets(head, seq)
         if params.eyelids is not None and np.any(params.eyelids) and not full.has_eyelids:
             notes.append("the eyelid weights are keyed, but the model has no eyelid shapes: set them in the "
                          "add-on's preferences to see them")
         settings = head.flame
-        shape = param_channels.field_values(params, "shape", len(settings.shape))
-        shape_varies = param_channels.varies(shape)
-        names = VARYING_NAMES + (("shape",) if shape_varies else ())
-        channels = param_channels.sequence_channels(settings, params, frames, names)
-        remove: list[tuple[str, int]] = []
-        if not shape_varies:
-            constant = shape if shape.ndim == 1 else shape[0]
-            evaluate.write_params(settings, FlameParams(shape=constant), ("shape",))
-            keys = param_channels.field_keys(settings, "shape")
-            if keyframe_shape:
-                channels += [animation.Channel(p, i, frames[:1], constant[j : j + 1], "Shape")
-                             for j, (p, i) in enumerate(keys)]
-            else:
-                remove = keys
+        sizes = {f.name: len(param_channels.field_keys(settings, f.name)) for f in FIELDS}
+        built = sequence_channels(params, sizes, frames, constant=constant_keys, range_ends=mode == "REPLACE_RANGE")
+        keyed, constants = built.keyed, dict(built.constants)
+        if not keyframe_shape and "shape" in built.fields:
+            for channel in [c for c in keyed if c.field == "shape" and len(c.frames) < max(n, 2)]:
+                constants[(channel.field, channel.index)] = float(channel.values[0])
+            keyed = [c for c in keyed if (c.field, c.index) not in constants]
+        channels = [param_channels.to_channel(settings, c) for c in keyed]
+        remove = [param_channels.value_key(settings, name, j) for name, j in constants]
         if cameras is not None:
             if timed is seq or source_times is None:
                 camera_frames = frame_start + np.arange(len(cameras), dtype=np.float64)
@@ -221,10 +222,21 @@ def import_sequence(
                 scene.camera = camera
             notes.append(f"the camera motion is on {camera.name}; render size set to "
                          f"{cameras[0].width}x{cameras[0].height}")
-        animation.write_keyframes(head, channels, interpolation=interpolation, remove=remove,
-                                  action_name=f"{head.name} Sequence", progress=progress)
-        scene.frame_start = int(frames[0])
-        scene.frame_end = int(frames[-1])
+        report = animation.write_keyframes(head, channels, mode=mode, interpolation=interpolation, remove=remove,
+                                           action_name=name or f"{head.name} Sequence", progress=progress)
+        if constants:
+            current = bridge.read_fields(settings)
+            values: dict[str, np.ndarray] = {}
+            for (field_name, j), value in constants.items():
+                values.setdefault(field_name, current[field_name].copy())[j] = value
+            bridge.write_fields(settings, values)
+        if frames[-1] < 0:
+            notes.append(f"the keys ({_frame_span(frames)}) are before frame 0, where the scene range cannot go")
+        else:
+            if frames[0] < 0:
+                notes.append(f"the scene range starts at 0, the keys at {frames[0]:g}: export uses the keyed range")
+            scene.frame_start = max(0, int(frames[0]))
+            scene.frame_end = int(frames[-1])
         if new_fps is not None:
             set_scene_fps(scene, new_fps)
     except BaseException:
@@ -242,7 +254,17 @@ def import_sequence(
         raise
     scene.frame_set(scene.frame_current)
     evaluate.safe_evaluate(head, force=True)
-    return ImportResult(head, n, frame_start, notes, camera)
+    once = f", {built.n_constant} constant ones keyed once" if constant_keys == "ONE" else (
+        f", {built.n_constant} constant ones set without keys" if built.n_constant else "")
+    keyed_text = (f"{', '.join(built.fields)} at {_frame_span(frames)} in the action {report.action.name!r} "
+                  f"({built.n_varying} channels per frame{once})")
+    return ImportResult(head, n, frame_start, notes, report.action, keyed_text, report.kept, camera)
+
+
+def _action_name(path: str) -> str:
+    """A new action's name: the file's name without its extension (the folder's for per-frame folders)."""
+    base = os.path.basename(path.rstrip(os.sep))
+    return os.path.splitext(base)[0] or base
 
 
 def _apply_offsets(head: Any, seq: FlameSequence) -> list[str]:
@@ -324,7 +346,7 @@ IMavatar, torch files, per-frame folders) as keyframes on a head"""
     keyframe_shape: BoolProperty(  # type: ignore[valid-type]
         name="Key Shape",
         description="Key the shape once at the start frame when it is the same in every frame "
-        "(it is always keyed per frame when it changes)",
+        "(it is always keyed per frame when it changes); off: set it without keys",
         default=True,
     )
     camera_motion: EnumProperty(  # type: ignore[valid-type]
@@ -335,6 +357,27 @@ IMavatar, torch files, per-frame folders) as keyframes on a head"""
             ("CAMERA", "Camera", "Keep the head still and key a new camera, parented to the head, as tracked"),
         ],
         default="HEAD",
+    )
+    mode: EnumProperty(  # type: ignore[valid-type]
+        name="Mode", description="Where the keys go, and what happens to the animation already there",
+        items=[
+            ("NEW_ACTION", "New Action",
+             "Key a new action named after the file; the head's previous action is kept as an NLA strip"),
+            ("REPLACE_RANGE", "Replace Range",
+             "Key the head's action, replacing only keys inside the imported frame range (keys before and after "
+             "stay)"),
+            ("REPLACE", "Replace Channels",
+             "Key the head's action, replacing the whole F-Curves of the channels the file holds"),
+        ],
+        default="NEW_ACTION",
+    )
+    constant_keys: EnumProperty(  # type: ignore[valid-type]
+        name="Constant Channels", description="Channels that are the same in every frame (e.g. the identity)",
+        items=[
+            ("ONE", "One Key", "One key at the start frame (Replace Range: one at each end of the range)"),
+            ("NONE", "No Key", "Set the value on the head without a key (its F-Curve in the keyed action goes)"),
+        ],
+        default="ONE",
     )
     target: EnumProperty(  # type: ignore[valid-type]
         name="Head", description="Head the sequence is keyed on",
@@ -354,8 +397,8 @@ IMavatar, torch files, per-frame folders) as keyframes on a head"""
         if not path:
             self.report({"ERROR"}, "Choose a sequence file or folder")
             return {"CANCELLED"}
-        head = evaluate.active_head(context) if self.target == "ACTIVE" else None
-        if head is not None and not evaluate.is_editable(head):
+        head = heads.active_head(context) if self.target == "ACTIVE" else None
+        if head is not None and not heads.is_editable(head):
             self.report({"ERROR"}, f"{head.name} is linked from a library: make a library override to key it")
             return {"CANCELLED"}
         try:
@@ -363,7 +406,8 @@ IMavatar, torch files, per-frame folders) as keyframes on a head"""
             with _Progress(context) as progress:
                 result = import_sequence(
                     context, seq, head=head, frame_start=self.frame_start, fps_mode=self.fps_mode,
-                    keyframe_shape=self.keyframe_shape, progress=progress, camera_motion=self.camera_motion,
+                    keyframe_shape=self.keyframe_shape, mode=self.mode, constant_keys=self.constant_keys,
+                    name=_action_name(path), progress=progress, camera_motion=self.camera_motion,
                 )
         except (FlameError, OSError) as exc:
             message = str(exc)
@@ -375,18 +419,27 @@ IMavatar, torch files, per-frame folders) as keyframes on a head"""
         objects.select_only(context, obj)
         for note in result.notes:
             self.report({"WARNING"}, f"{os.path.basename(path)}: {note}")
-        self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}")
+        kept = f"; kept {' and '.join(result.kept)}" if result.kept else ""
+        self.report({"INFO"}, f"Keyed {result.frames} frames of {os.path.basename(path)} on {obj.name}: "
+                              f"{result.keyed}{kept}")
         return {"FINISHED"}
 
 
 # ---------------------------------------------------------------------------------------------- export
 def head_sequence(context: Any, obj: Any, frame_start: int, frame_end: int) -> FlameSequence:
-    """The head's evaluated parameters at each scene frame, with the scene's frame rate."""
+    """The head's evaluated parameters at each scene frame, with the scene's frame rate.
+
+    Eyelid weights that are zero (open) in every frame are left out, as in files of trackers without them
+    (importing such a file leaves a head's eyelids untouched).
+    """
     frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
     params = param_channels.sample_params(context, obj, frames)
     fields = params.to_dict()
+    eyelids = fields.get("eyelids")
+    if eyelids is not None and not np.any(eyelids):
+        del fields["eyelids"]
     shape = fields.get("shape")
-    if shape is not None and shape.ndim == 2 and not param_channels.varies(shape):
+    if shape is not None and shape.ndim == 2 and not varies(shape):
         fields["shape"] = shape[0]  # one identity for the whole sequence, as trackers write it
     static = offsets.read(obj)
     extras = {} if static is None else {"static_offset": static[None]}
@@ -405,8 +458,10 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
     filename_ext = ".npz"
     filepath: StringProperty(name="File Path", subtype="FILE_PATH", options={"SKIP_SAVE"})  # type: ignore[valid-type]
     filter_glob: StringProperty(default="*.npz;*.json", options={"HIDDEN"})  # type: ignore[valid-type]
-    frame_start: IntProperty(name="Start Frame", description="First frame (default: the scene's)")  # type: ignore[valid-type]
-    frame_end: IntProperty(name="End Frame", description="Last frame (default: the scene's)")  # type: ignore[valid-type]
+    frame_start: IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="First frame (default: the first keyed frame, else the scene's start)")
+    frame_end: IntProperty(  # type: ignore[valid-type]
+        name="End Frame", description="Last frame (default: the last keyed frame, else the scene's end)")
 
     def check(self, context: Any) -> bool:
         """Keep a .json extension the user typed (ExportHelper would append .npz)."""
@@ -416,21 +471,25 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return evaluate.active_head(context) is not None
+        return heads.active_head(context) is not None
 
     def invoke(self, context: Any, event: Any) -> OperatorResult:  # type: ignore[override]
         self._default_range(context)
         return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
 
     def _default_range(self, context: Any) -> None:
+        """Unset ends: the head's keyed range (never dropping keyed frames), else the scene's range."""
+        obj = heads.active_head(context)
+        keyed = param_channels.keyed_range(obj) if obj is not None else None
+        start, end = keyed if keyed is not None else (context.scene.frame_start, context.scene.frame_end)
         if not self.properties.is_property_set("frame_start"):
-            self.frame_start = context.scene.frame_start
+            self.frame_start = start
         if not self.properties.is_property_set("frame_end"):
-            self.frame_end = context.scene.frame_end
+            self.frame_end = end
 
     def execute(self, context: Any) -> OperatorResult:
         self._default_range(context)
-        obj = evaluate.active_head(context)
+        obj = heads.active_head(context)
         if obj is None:
             self.report({"ERROR"}, "Select a FLAME head")
             return {"CANCELLED"}
@@ -457,3 +516,16 @@ def menu_export(self: Any, context: Any) -> None:
 
 
 CLASSES = (FLAME_OT_import_sequence, FLAME_OT_export_sequence)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.TOPBAR_MT_file_import.append(menu_import)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_export.append(menu_export)  # type: ignore[arg-type]
+
+
+def unregister() -> None:
+    bpy.types.TOPBAR_MT_file_export.remove(menu_export)  # type: ignore[arg-type]
+    bpy.types.TOPBAR_MT_file_import.remove(menu_import)  # type: ignore[arg-type]
+    _unregister_classes()

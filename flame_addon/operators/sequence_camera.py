@@ -16,13 +16,14 @@ import numpy as np
 from mathutils import Matrix
 
 from ...flame_core import Camera
-from .. import animation, evaluate
+from ...flame_core.axes import FLAME_TO_BLENDER
+from .. import animation
 
 
 def local_matrices(cameras: list[Camera]) -> np.ndarray:
     """(T, 4, 4) camera -> head-object matrices (Blender camera axes) of the tracked cameras."""
     turn = np.eye(4)
-    turn[:3, :3] = evaluate.FLAME_TO_BLENDER
+    turn[:3, :3] = FLAME_TO_BLENDER
     return np.stack([turn @ np.asarray(cam.to_blender().matrix_world) for cam in cameras])
 
 

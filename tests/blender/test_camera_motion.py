@@ -143,12 +143,12 @@ def test_unreadable_companion_is_reported_and_left_out(fc, addon, model_file, tm
     prefs.landmarks_path = str(bad)
     head = add_head()
     assert len(head.data.vertices) == model.n_vertices
-    loaded = addon.evaluate.model_for(head)
+    loaded = addon.heads.model_for(head)
     assert loaded.landmarks is None and loaded.n_vertices == model.n_vertices
     problems = addon.models.companion_problems(prefs)
     assert list(problems) == ["landmarks_path"] and "landmark_embedding.npy" in problems["landmarks_path"]
     prefs.uv_path = str(tmp_path / "missing.obj")
-    addon.evaluate.model_for(head)
+    addon.heads.model_for(head)
     assert "file not found" in addon.models.companion_problems(prefs)["uv_path"]
     # a readable file (DECA's layout with torch tensors) attaches and clears the report
     rng = np.random.default_rng(0)
@@ -162,6 +162,6 @@ def test_unreadable_companion_is_reported_and_left_out(fc, addon, model_file, tm
     bad.write_bytes(tw.object_npy_bytes(data))
     prefs.uv_path = ""
     head = add_head()
-    loaded = addon.evaluate.model_for(head)
+    loaded = addon.heads.model_for(head)
     assert loaded.landmarks is not None and loaded.landmarks.count == 68
     assert addon.models.companion_problems(prefs) == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -253,7 +254,10 @@ def _key_random_params(addon, fc, head, frames, seed):
     poses = [_random_pose(rng, max_angle=2.5 * np.pi) for _ in frames]
     params = fc.FlameParams(**{k: np.stack([p[k] for p in poses]) for k in poses[0]})
     names = ("rotation", "neck", "jaw", "eyes", "translation")
-    channels = addon.param_channels.sequence_channels(head.flame, params, np.asarray(frames, float), names)
+    sizes = {name: len(addon.param_channels.field_keys(head.flame, name)) for name in names}
+    channels_module = importlib.import_module(f"{fc.__name__}.channels")
+    built = channels_module.sequence_channels(params, sizes, np.asarray(frames, float))
+    channels = [addon.param_channels.to_channel(head.flame, c) for c in built.keyed]
     addon.animation.write_keyframes(head, channels)
     return params
 
@@ -476,8 +480,9 @@ def test_rig_example_script_keys_the_bones(tmp_path, fc, addon, separator):
     params = _evaluated_params(addon, arm)
     for name in ("rotation", "neck", "jaw", "eyes", "translation"):
         np.testing.assert_allclose(params.values(name), expected.values(name), atol=1e-5)
-    model = addon.evaluate.model_for(head)
-    own = addon.evaluate.read_params(head.flame)  # the head's own keys at this frame: the same pose
+    model = addon.heads.model_for(head)
+    own = addon.bridge.read_params(head.flame)  # the head's own keys at this frame: the same pose
     np.testing.assert_allclose(mesh_positions(head),
                                blender_axes(model.forward(addon.evaluate.model_params(model, own)).vertices),
                                atol=TOL)
+

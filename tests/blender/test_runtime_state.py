@@ -13,13 +13,13 @@ from helpers import add_head, make_model, mesh_positions
 def test_write_params_does_not_evaluate_until_asked(addon, fc):
     obj = add_head()
     rest = mesh_positions(obj).copy()
-    addon.evaluate.write_params(obj.flame, fc.FlameParams(jaw=[0.3, 0.0, 0.0], neck=[0.1, 0.0, 0.0]))
+    addon.bridge.write_params(obj.flame, fc.FlameParams(jaw=[0.3, 0.0, 0.0], neck=[0.1, 0.0, 0.0]))
     assert obj.flame.jaw[0] == pytest.approx(0.3)
     np.testing.assert_array_equal(mesh_positions(obj), rest)  # property updates were held back
     assert addon.evaluate.evaluate(obj)
     assert np.abs(mesh_positions(obj) - rest).max() > 1e-4
     obj.flame.jaw[0] = 0.0  # and a plain property change evaluates again afterwards
-    assert not addon.evaluate.is_writing(obj)
+    assert not addon.bridge.is_writing(obj)
 
 
 def _head_whose_model_file_breaks(addon, fc, tmp_path):
@@ -62,9 +62,9 @@ def test_picking_the_model_file_again_retries_a_failed_load(addon, fc, tmp_path)
 
 def test_linked_duplicates_are_reported(addon):
     head = add_head()
-    assert addon.evaluate.shared_mesh_heads(head) == []
+    assert addon.heads.shared_mesh_heads(head) == []
     copy = head.copy()  # what Alt+D makes: a new object on the same mesh
     bpy.context.scene.collection.objects.link(copy)
     assert copy.data == head.data
-    assert addon.evaluate.shared_mesh_heads(head) == [copy]
-    assert addon.evaluate.shared_mesh_heads(copy) == [head]
+    assert addon.heads.shared_mesh_heads(head) == [copy]
+    assert addon.heads.shared_mesh_heads(copy) == [head]

@@ -76,7 +76,7 @@ def test_import_npz_keys_every_channel_and_drives_the_mesh(fc, addon, model_file
         got_frames, got = keys[(f"flame.shape[{i}].value", 0)]
         np.testing.assert_array_equal(got_frames, [5.0])
         assert got[0] == pytest.approx(seq.params.shape[i], abs=1e-6)
-    assert len(keys) == 10 + 8 + 18 + 2  # shape, expression, pose and translation, eyelids
+    assert len(keys) == 10 + 8 + 18  # shape, expression, pose and translation (the file has no eyelids)
     for k in (0, 3, 6):
         scene.frame_set(5 + k)
         frame = seq.params[k]
@@ -103,12 +103,12 @@ def test_new_head_when_none_is_active(fc, addon, tmp_path):
     seq = make_sequence(fc, 3, n_shape=5, n_expression=6)
     path = fc.save_sequence(seq, tmp_path / "seq.npz")
     obj = import_file(path, frame_start=1)
-    assert addon.evaluate.is_head(obj)
+    assert addon.heads.is_head(obj)
     assert len(obj.flame.expression) == 6 and len(obj.flame.shape) == 5
     check_keys(addon, obj, seq.params, np.arange(1, 4, dtype=np.float64))
     head = obj
     obj2 = import_file(path, target="NEW")
-    assert obj2 != head and addon.evaluate.is_head(obj2)
+    assert obj2 != head and addon.heads.is_head(obj2)
 
 
 def test_counts_clamped_to_the_model_with_a_warning(fc, addon, model_file, tmp_path):
@@ -179,7 +179,7 @@ def test_varying_shape_is_keyed_per_frame_and_shape_keying_optional(fc, addon, m
     check_keys(addon, head, varying.params, np.arange(1, 5, dtype=np.float64), names=("shape",))
 
     constant = make_sequence(fc, 4, seed=3)
-    import_file(fc.save_sequence(constant, tmp_path / "b.npz"), keyframe_shape=False)
+    import_file(fc.save_sequence(constant, tmp_path / "b.npz"), keyframe_shape=False, mode="REPLACE")
     keys = keyed(addon, head)
     assert not any(path.startswith("flame.shape") for path, _ in keys)
     values = np.array([item.value for item in head.flame.shape])
@@ -244,9 +244,11 @@ def test_failure_half_way_rolls_everything_back(fc, addon, model_file, tmp_path,
     keys_before = keyed(addon, head)
     before = _state()
     calls.clear()
-    with pytest.raises(RuntimeError, match="simulated"):
-        bpy.ops.flame.import_sequence(filepath=str(path))
-    assert _state() == before
+    for mode in ("NEW_ACTION", "REPLACE_RANGE", "REPLACE"):
+        calls.clear()
+        with pytest.raises(RuntimeError, match="simulated"):
+            bpy.ops.flame.import_sequence(filepath=str(path), mode=mode)
+        assert _state() == before and len(head.animation_data.nla_tracks) == 0
     assert head.animation_data.action == action
     after = keyed(addon, head)
     assert after.keys() == keys_before.keys()
@@ -256,7 +258,7 @@ def test_failure_half_way_rolls_everything_back(fc, addon, model_file, tmp_path,
     assert len(head.flame.expression) == 2 and head.flame.expression[1].value == pytest.approx(0.7)
 
     monkeypatch.setattr(addon.animation, "fill_fcurve", real)
-    import_file(path)  # the same import works once nothing fails, keeping the head's other channels
+    import_file(path, mode="REPLACE")  # the same import works once nothing fails, keeping the other channels
     keys = keyed(addon, head)
     assert ("location", 2) in keys and len(head.flame.expression) == 8
     assert bpy.data.actions.keys() == [action_name]  # the copy took the old action's place and name

@@ -106,3 +106,13 @@ def test_landmark_faces_are_checked_against_the_mesh() -> None:
     embedding = embedding_with_contour(len(arrays["faces"]) + 50, np.random.default_rng(4))
     with pytest.raises(ValueError, match="face index out of range"):
         FlameModel(**arrays, landmarks=embedding)
+
+
+def test_vertex_count_check_names_the_mesh_and_the_way_out() -> None:
+    from flame_core import MeshMismatchError
+    from flame_core.mesh import check_vertex_count
+
+    check_vertex_count("Head", 5023, 5023)
+    with pytest.raises(MeshMismatchError, match=r"no longer has the model's 5023 vertices \(it has 20092\)") as info:
+        check_vertex_count("Head", 5023, 20092)
+    assert "Rebuild Mesh" in str(info.value) and info.value.found == 20092

@@ -1,0 +1,146 @@
+"""Every panel, list, menu entry and the preferences drawn headless in every state of a head, against a recording
+layout that checks each property path and operator id against the real RNA (see ui_recorder)."""
+
+from __future__ import annotations
+
+import bpy
+import pytest
+from conftest import MODULE
+from helpers import add_head, key_jaw_opening
+from test_library import _library, _link_collection
+from ui_recorder import RecordingLayout, draw, draw_settings
+
+
+def _panels():
+    return [getattr(bpy.types, name) for name in dir(bpy.types)
+            if name.startswith("FLAME_PT_") and issubclass(getattr(bpy.types, name), bpy.types.Panel)]
+
+
+def _activate(obj):
+    bpy.context.view_layer.objects.active = obj
+    return obj
+
+
+def _no_head(tmp_path, model_path):
+    return None
+
+
+def _demo_head(tmp_path, model_path):
+    return add_head()
+
+
+def _model_error(tmp_path, model_path):
+    head = add_head(model_path=model_path)
+    head.flame.model_path = str(tmp_path / "missing_model.npz")
+    return head
+
+
+def _edited_mesh(tmp_path, model_path):
+    head = add_head(model_path=model_path)
+    head.modifiers.new("Subdivision", "SUBSURF")
+    bpy.ops.object.modifier_apply(modifier="Subdivision")
+    head.flame.jaw[0] = 0.1
+    return head
+
+
+def _linked(tmp_path, model_path):
+    collection = _link_collection(_library(tmp_path, model_path))
+    return _activate(collection.objects["Linked Head"])
+
+
+def _overridden(tmp_path, model_path):
+    collection = _link_collection(_library(tmp_path, model_path))
+    collection.override_hierarchy_create(bpy.context.scene, bpy.context.view_layer)
+    head = next(o for o in bpy.data.objects if o.override_library is not None and o.flame.is_head)
+    head.override_library.is_system_override = False
+    head.flame.jaw[0] = 0.1
+    return _activate(head)
+
+
+def _shared_mesh(tmp_path, model_path):
+    head = add_head(model_path=model_path)
+    twin = head.copy()  # a linked duplicate (Alt+D): the same mesh
+    bpy.context.scene.collection.objects.link(twin)
+    assert twin.data == head.data
+    return head
+
+
+def _animated(tmp_path, model_path):
+    head = add_head(model_path=model_path)
+    key_jaw_opening(head, 10)
+    bpy.ops.flame.copy_params()
+    bpy.context.scene.frame_set(5)
+    return head
+
+
+STATES = {"no head": _no_head, "demo head": _demo_head, "model error": _model_error, "edited mesh": _edited_mesh,
+          "linked": _linked, "overridden": _overridden, "shared mesh": _shared_mesh, "animated": _animated}
+#: What each state's panels must show (operator ids, label fragments), besides drawing without errors.
+EXPECTED = {
+    "no head": ({"flame.add_head"}, ["demo head"]),
+    "demo head": ({"flame.import_sequence", "flame.sample_points", "flame.eyes_look_at"}, ["Version:"]),
+    "model error": (set(), ["file not found"]),
+    "edited mesh": ({"flame.rebuild_mesh", "flame.convert_to_mesh"}, ["no longer has the model"]),
+    "linked": (set(), ["make a library override"]),
+    "overridden": (set(), ["made local"]),
+    "shared mesh": (set(), ["Mesh shared with 1 other head"]),
+    "animated": ({"flame.paste_params"}, ["Clipboard: FLAME Head"]),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_every_panel_draws_with_real_properties_and_operators(state, tmp_path, model_file):
+    head = STATES[state](tmp_path, model_file[0])
+    assert (bpy.context.active_object == head) if head is not None else bpy.context.active_object is None
+    panels = _panels()
+    assert len(panels) >= 14
+    drawn, props, operators, labels, lists = 0, [], set(), [], []
+    for panel in panels:
+        if hasattr(panel, "poll") and not panel.poll(bpy.context):
+            continue
+        record = draw(panel)
+        assert not record.errors, (panel.__name__, record.errors)
+        drawn += 1
+        props += record.props
+        operators |= set(record.operators)
+        labels += record.labels
+        lists += record.lists
+    assert drawn >= (1 if head is None else 14)
+    expected_operators, expected_labels = EXPECTED[state]
+    assert expected_operators <= operators, operators
+    text = "\n".join(labels)
+    for fragment in expected_labels:
+        assert fragment in text, (fragment, text)
+    if head is not None:
+        assert {"FLAME_UL_components:shape", "FLAME_UL_components:expression"} <= set(lists)
+        assert "FlameHeadSettings.jaw" in props and "FlameComponent.value" in props
+
+
+def test_menus_and_preferences_draw(addon):
+    for function in (addon.operators.head.menu_add, addon.operators.sequence.menu_import,
+                     addon.operators.sequence.menu_export):
+        record = draw(function)
+        assert not record.errors and record.operators
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    for path in ("", "/some/model.pkl"):
+        prefs.model_path = path
+        record = draw_settings(type(prefs), prefs)
+        assert not record.errors, record.errors
+        assert "FLAME_AddonPreferences.model_path" in record.props
+    prefs.model_path = ""
+
+
+def test_the_recorder_catches_misspelt_names():
+    head = add_head()
+    layout = RecordingLayout()
+    layout.prop(head.flame, "jaws")
+    layout.prop(head.flame, "eyes", index=6)
+    layout.operator("flame.add_heads")
+    layout.operator("flame.reset_params").group = "EVERYTHING"
+    layout.operator("flame.reset_params").groups = "ALL"
+    layout.label(text="x", icon="NO_SUCH_ICON")
+    layout.row(aligned=True)
+    layout.alignement = "CENTER"
+    layout.template_list("FLAME_UL_nothing", "", head.flame, "shape", head.flame, "shape_index")
+    errors = layout.record.errors
+    assert len(errors) == 9, errors
