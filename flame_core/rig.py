@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .axes import FLAME_TO_BLENDER
 from .errors import FlameError
 from .lbs import rodrigues
 from .params import JOINT_NAMES, N_JOINTS, PARENTS, FlameParams
 
-#: FLAME (x, y, z) -> Blender (x, -z, y) as a matrix acting on column vectors.
-FLAME_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 #: Bone names in FLAME's joint order (Blender's .L/.R: the subject's left is +X).
 BONE_NAMES: tuple[str, ...] = ("root", "neck", "jaw", "eye.L", "eye.R")
 _UP = np.eye(3)
