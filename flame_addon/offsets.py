@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from . import bridge
+
 ATTRIBUTE = "flame_static_offset"
 
 
@@ -21,9 +23,7 @@ def read(obj: Any) -> np.ndarray | None:
     attr = mesh.attributes.get(ATTRIBUTE) if mesh is not None else None
     if attr is None or attr.domain != "POINT" or attr.data_type != "FLOAT_VECTOR":
         return None
-    values = np.empty(len(attr.data) * 3, dtype=np.float32)
-    attr.data.foreach_get("vector", values)
-    return values.reshape(-1, 3)
+    return bridge.read_attribute(mesh, ATTRIBUTE, "FLOAT_VECTOR")
 
 
 def write(obj: Any, offset: np.ndarray | None) -> None:
@@ -34,8 +34,7 @@ def write(obj: Any, offset: np.ndarray | None) -> None:
         mesh.attributes.remove(attr)
     if offset is None:
         return
-    attr = mesh.attributes.new(ATTRIBUTE, "FLOAT_VECTOR", "POINT")
-    attr.data.foreach_set("vector", np.ascontiguousarray(offset, dtype=np.float32).reshape(-1))
+    bridge.write_attribute(mesh, ATTRIBUTE, "FLOAT_VECTOR", offset)
 
 
 def forward_options(obj: Any) -> dict[str, np.ndarray]:
