@@ -486,3 +486,23 @@ def test_rig_example_script_keys_the_bones(tmp_path, fc, addon, separator):
                                blender_axes(model.forward(addon.evaluate.model_params(model, own)).vertices),
                                atol=TOL)
 
+
+def test_a_bone_change_evaluates_its_head_once_through_the_param_source(model_file, addon, fc):
+    head, arm, model = _rigged(model_file)
+    assert arm in addon.evaluate.dependencies(head)  # the rig is the head's parameter source
+    calls = []
+    original = addon.evaluate.evaluate
+
+    def counted(obj, **kwargs):
+        changed = original(obj, **kwargs)
+        calls.append((obj.name, changed))
+        return changed
+
+    addon.evaluate.evaluate = counted
+    try:
+        pose = _random_pose(np.random.default_rng(11), max_angle=1.0)
+        _set_bones(addon, fc, arm, pose)
+    finally:
+        addon.evaluate.evaluate = original
+    assert [c for c in calls if c[1]] == [(head.name, True)], calls
+    np.testing.assert_allclose(mesh_positions(head), _expected(head, model, **pose), atol=TOL)
