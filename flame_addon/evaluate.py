@@ -111,13 +111,12 @@ def model_params(model: FlameModel, params: FlameParams) -> FlameParams:
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
-def _signature(obj: Any, fields: Fields) -> bytes:
+def _signature(obj: Any, fields: Fields, static_offset: np.ndarray | None) -> bytes:
     parts = [fields[f.name].tobytes() for f in FIELDS if f.name in fields]
     mesh = obj.data
     parts.append(f"{obj.flame.model_path}|{mesh.as_pointer()}|{len(mesh.vertices)}".encode())
-    static = offsets.read(obj)
-    if static is not None:
-        parts.append(static.tobytes())
+    if static_offset is not None:
+        parts.append(static_offset.tobytes())
     return b"\0".join(parts)
 
 
@@ -133,14 +132,15 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
         _signatures.pop(key, None)  # evaluated again when the mode ends
         return False
     fields = head_fields(obj, source)
-    signature = _signature(obj, fields)
+    static_offset = offsets.read(obj)
+    signature = _signature(obj, fields, static_offset)
     if not force and _signatures.get(key) == signature:
         return False
     model = heads.model_for(obj)
     check_vertex_count(obj.name, model.n_vertices, len(obj.data.vertices))
     if heads.make_mesh_local(obj):
         _notes[key] = f"its linked mesh was made local ({obj.data.name}) so it can be posed"
-        signature = _signature(obj, fields)
+        signature = _signature(obj, fields, static_offset)
     mesh = obj.data
     if not heads.is_editable(mesh):  # Blender ignores bulk writes into linked data
         raise FlameError(
@@ -148,7 +148,7 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
             "override (Object > Library Override > Make) to pose it"
         )
     used = model_params(model, FlameParams(**fields))
-    output = model.forward(used, **offsets.forward_options(obj))
+    output = model.forward(used, static_offset=static_offset)
     bridge.write_positions(mesh, output.vertices)
     _signatures[key] = signature
     _errors.pop(key, None)
