@@ -31,9 +31,10 @@ def frame_vertices(context: Any, head: Any, frames: np.ndarray) -> np.ndarray:
     if len(head.data.vertices) != model.n_vertices:
         raise FlameError(f"the model has {model.n_vertices} vertices but {head.name!r} has {len(head.data.vertices)}")
     out = np.empty((len(frames), model.n_vertices, 3), dtype=np.float32)
+    static_offset = offsets.read(head)
     for start in range(0, len(frames), BATCH):
         chunk = params[start : start + BATCH]
-        vertices = model.forward(evaluate.model_params(model, chunk), **offsets.forward_options(head)).vertices
+        vertices = model.forward(evaluate.model_params(model, chunk), static_offset=static_offset).vertices
         out[start : start + BATCH] = to_blender_axes(vertices)
     return out
 
