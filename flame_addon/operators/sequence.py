@@ -19,6 +19,7 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
+from ...flame_core.sequence import FRAME_ID_KEY
 from .. import animation, evaluate, models, objects, param_channels
 from ..preferences import get_preferences
 from ..properties import resize_components
@@ -150,10 +151,15 @@ def import_sequence(
 ) -> ImportResult:
     """Key ``seq`` onto ``head`` (a new head when None); all or nothing (raises, changing nothing)."""
     scene = context.scene
-    seq, new_fps, note = timed_for_scene(seq, scene, fps_mode)
+    timed, new_fps, note = timed_for_scene(seq, scene, fps_mode)
     notes = [note] if note else []
-    n = len(seq)
+    n = len(timed)
     frames = frame_start + np.arange(n, dtype=np.float64)
+    ids = timed.extras.get(FRAME_ID_KEY) if timed is seq else None
+    if ids is not None and ids.shape == (n,):  # a per-frame folder with gaps: each frame keyed at its own number
+        frames = frame_start + (ids - ids[0]).astype(np.float64)
+        notes.append(f"frame numbers have gaps: {n} frames keyed over {int(ids[-1] - ids[0]) + 1} scene frames")
+    seq = timed
     params = seq.params
     prefs = get_preferences(context)
     created = head is None

@@ -117,6 +117,7 @@ def _short(value: Any) -> str:
 
 def read_npy_stream(
     fh: IO[bytes], size: int | None, where: Where, *, error: type[FileFormatError] = ModelFileError,
+    read_pickle: bool = True,
 ) -> tuple[np.ndarray | None, tuple[int, ...], bytes | None]:
     """One ``.npy`` from ``fh`` (``size`` bytes in all, when known).
 
@@ -144,6 +145,8 @@ def read_npy_stream(
     dtype = checked_dtype(dtype, where, allow_object=True, error=error)
     header_end = fh.tell()
     if dtype.hasobject:
+        if not read_pickle:
+            return None, shape, None
         rest = None if size is None else size - header_end
         if rest is not None and rest < 0:
             raise error(path, "truncated .npy file", key=key)

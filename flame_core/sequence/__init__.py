@@ -7,6 +7,7 @@
 """
 
 from ..errors import SequenceFileError
+from ._format import FRAME_ID_KEY
 from .core import FlameSequence
 from .files import FORMATS, detect_format, load_sequence, save_sequence
 from .resample import axis_angle_to_quaternion, quaternion_to_axis_angle, resample_params, slerp
@@ -14,6 +15,7 @@ from .vhap import vhap_keys
 
 __all__ = [
     "FORMATS",
+    "FRAME_ID_KEY",
     "FlameSequence",
     "SequenceFileError",
     "axis_angle_to_quaternion",

@@ -7,10 +7,9 @@ JSON, ``\\x80`` = pickle). Per-frame folders are read file by file in natural (n
 from __future__ import annotations
 
 import json
+import os
 import re
-import zipfile
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError, SequenceFileError
+from ..io.files import MAX_JSON_BYTES, check_regular, open_regular, read_limited
+from ..io.layout import guard
+from ..io.npz import NpzArchive
+from ..io.safe_arrays import read_npy_stream
+from ..io.safe_pickle import loads
 
 #: File suffixes that can hold one frame in a per-frame folder.
 FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle")
 #: Per-frame arrays larger than this many values (images, dense maps) are listed in ``skipped``, not stacked.
 MAX_FRAME_EXTRA_VALUES = 1 << 17
+#: Largest member of a sequence file read (512 MiB, e.g. 8,000 frames of VHAP dynamic offsets in float32);
+#: larger members are listed in ``skipped`` unread, or refused when they hold parameters.
+MAX_MEMBER_BYTES = 512 << 20
 
 
 @dataclass
@@ -39,12 +46,17 @@ class RawData:
     frames: list[Path] = field(default_factory=list)
     #: Stacked keys whose per-frame value had a leading axis of 1 (concatenated, not stacked).
     leading_one: frozenset[str] = frozenset()
+    #: Frame numbers of a per-frame folder whose file names are numbers (``None`` otherwise).
+    frame_numbers: np.ndarray | None = None
 
 
 def sniff(path: Path) -> str:
-    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'empty'`` or ``'unknown'`` from the first bytes."""
-    with open(path, "rb") as f:
-        head = f.read(64)
+    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'empty'`` or ``'unknown'`` from the first bytes.
+
+    Only regular files are opened (a FIFO or device is refused without blocking).
+    """
+    with open_regular(path, SequenceFileError) as f:
+        head = _read(f, path, 64)
     if not head:
         return "empty"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
@@ -59,16 +71,15 @@ def sniff(path: Path) -> str:
     return "unknown"
 
 
+def _read(f: Any, path: Path, size: int = -1) -> bytes:
+    try:
+        return f.read(size)  # type: ignore[no-any-return]
+    except OSError as exc:
+        raise SequenceFileError(path, f"cannot read the file ({exc.strerror or exc})") from None
+
+
 def _unpickle(path: Path, payload: bytes) -> Any:
     """Unpickle with the project's restricted unpickler (numpy arrays, dtypes and plain containers only)."""
-    try:
-        from ..io.safe_pickle import loads
-    except ImportError:
-        raise SequenceFileError(
-            path,
-            "is a pickled Python object; pickles are not read without the restricted unpickler",
-            expected="an .npz, a plain .npy array or a .json file (re-save the codes with numpy.savez)",
-        ) from None
     try:
         return loads(payload, path)
     except FileFormatError as exc:  # the allow-list refused a global, or the stream is broken
@@ -81,57 +92,48 @@ def _corrupt(path: Path, what: str, exc: BaseException) -> SequenceFileError:
     return SequenceFileError(path, f"not a readable {what} file (empty, truncated or corrupt): {exc}")
 
 
-def read_npz(path: Path, keys: Callable[[str], bool] | None = None) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Arrays of an ``.npz`` (all, or those ``keys`` accepts); keys holding pickled objects go to ``skipped``."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _corrupt(path, "npz", exc) from None
+def read_npz(
+    path: Path, keys: Callable[[str], bool] | None = None, wanted: Collection[str] = (),
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Arrays of an ``.npz`` (all, or those ``keys`` accepts), read member by member.
+
+    Keys holding pickled objects, and members other than ``wanted`` larger than
+    :data:`MAX_MEMBER_BYTES`, go to ``skipped`` without being read; a ``wanted`` member that large
+    is an error.
+    """
     arrays: dict[str, np.ndarray] = {}
     skipped: list[str] = []
-    with archive:
+    with NpzArchive(path, SequenceFileError) as archive:
         for key in archive.files:
             if keys is not None and not keys(key):
                 continue
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:
-                if "pickle" in str(exc):
-                    skipped.append(key)
-                    continue
-                raise _corrupt(path, "npz", exc) from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise _corrupt(path, "npz", exc) from None
+            if key not in wanted and archive.size(key) > MAX_MEMBER_BYTES:
+                skipped.append(key)
+                continue
+            array = archive.read(key, pickled="skip", limit=MAX_MEMBER_BYTES)
+            if array is None:
+                skipped.append(key)
+            else:
+                arrays[key] = array
     return arrays, skipped
 
 
 def npz_keys(path: Path) -> list[str]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return list(archive.files)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _corrupt(path, "npz", exc) from None
+    """The member names of an ``.npz`` (from its zip directory; nothing is decompressed)."""
+    with NpzArchive(path, SequenceFileError) as archive:
+        return list(archive.files)
 
 
 def read_npy(path: Path) -> Any:
     """A plain array, or (through the restricted unpickler) the dict a pickled ``.npy`` holds."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" not in str(exc):
-            raise _corrupt(path, "npy", exc) from None
-    except (OSError, EOFError) as exc:
-        raise _corrupt(path, "npy", exc) from None
-    with open(path, "rb") as f:  # an object array: header, then a pickle stream
-        try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                np.lib.format.read_array_header_1_0(f)
-            else:
-                np.lib.format.read_array_header_2_0(f)
-        except ValueError as exc:
-            raise _corrupt(path, "npy", exc) from None
-        payload = f.read()
+    with open_regular(path, SequenceFileError) as f, guard(path, None, "not a readable .npy file", SequenceFileError):
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_MEMBER_BYTES:
+            raise SequenceFileError(path, "too large", expected=f"at most {MAX_MEMBER_BYTES} bytes", found=str(size))
+        array, _, payload = read_npy_stream(f, size, (path, None), error=SequenceFileError)
+    if array is not None:
+        return array
+    assert payload is not None
     value = _unpickle(path, payload)
     if isinstance(value, np.ndarray) and value.dtype == object and value.shape == ():
         value = value.item()
@@ -139,11 +141,26 @@ def read_npy(path: Path) -> Any:
 
 
 def read_json(path: Path) -> Any:
+    """A JSON document of at most :data:`MAX_JSON_BYTES` (integers of at most 100 digits, nesting limited)."""
+    data = read_limited(path, MAX_JSON_BYTES, "a JSON sequence", SequenceFileError)
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(data.decode("utf-8-sig"), parse_int=_small_int, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise _corrupt(path, "JSON", exc) from None
+    except RecursionError:
+        raise SequenceFileError(path, "not a readable JSON file: nested too deeply") from None
+    except MemoryError:
+        raise SequenceFileError(path, "not a readable JSON file: out of memory") from None
+
+
+def _small_int(text: str) -> int:
+    if len(text) > 100:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_dict_file(path: Path, kind: str | None = None) -> tuple[Mapping[str, Any], list[str]]:
@@ -164,8 +181,7 @@ def read_dict_file(path: Path, kind: str | None = None) -> tuple[Mapping[str, An
             found=f"an array of shape {np.shape(value)}",
         )
     if kind == "pickle":
-        with open(path, "rb") as f:
-            value = _unpickle(path, f.read())
+        value = _unpickle(path, read_limited(path, MAX_MEMBER_BYTES, "a pickle", SequenceFileError))
         if isinstance(value, Mapping):
             return {str(k): v for k, v in value.items()}, []
         raise SequenceFileError(path, "the pickle does not hold a dict of arrays", found=type(value).__name__)
@@ -183,7 +199,9 @@ def natural_key(name: str) -> tuple[Any, ...]:
 
 def frame_files(folder: Path) -> list[Path]:
     """The per-frame files of a folder in frame order (numeric stems first choice, one suffix)."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
+    files = [p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and not p.is_dir()]
+    for p in files:
+        check_regular(p, SequenceFileError)  # a FIFO or device among the frames is refused, never opened
     if not files:
         return []
     numeric = [p for p in files if p.stem.isdigit()]
@@ -264,7 +282,10 @@ def stack_frames(
             leading_one.add(key)
         else:
             arrays[key] = np.stack(column)
-    return RawData(folder, arrays, frozenset(arrays), skipped, kind, frames, frozenset(leading_one))
+    stems = [p.stem for p in frames]
+    numeric = all(t.isdigit() and len(t) < 16 for t in stems)
+    numbers = np.array([int(t) for t in stems], dtype=np.int64) if numeric else None
+    return RawData(folder, arrays, frozenset(arrays), skipped, kind, frames, frozenset(leading_one), numbers)
 
 
 def _is_array_like(value: Any) -> bool:

@@ -10,9 +10,21 @@ from typing import Any
 import numpy as np
 
 from ..errors import FlameError, SequenceFileError
+from ..io.files import open_regular
 from . import deca, oxigaf, smirk, tracker, vhap
 from ._format import FPS_KEY, TIMESTAMPS_KEY, Format, build, describe_keys
-from ._raw import RawData, frame_dirs, frame_files, npy_folder, read_dict_file, read_json, read_npz, sniff, stack_frames
+from ._raw import (
+    RawData,
+    frame_dirs,
+    frame_files,
+    npy_folder,
+    npz_keys,
+    read_dict_file,
+    read_json,
+    read_npz,
+    sniff,
+    stack_frames,
+)
 from .core import FlameSequence
 
 #: The readers, in the order they are tried (most specific signatures first).
@@ -55,12 +67,15 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
     if kind == "json":
         return oxigaf.raw_from_json(path, read_json(path)), oxigaf.FORMAT
     if kind == "npz":
-        arrays, skipped = read_npz(path)
+        names = npz_keys(path)
+        guess = detect_format(names)
+        wanted = set(names) if guess is None else _wanted(guess, names)
+        arrays, skipped = read_npz(path, wanted=wanted)
     elif kind in ("npy", "pickle"):
         mapping, skipped = read_dict_file(path, kind)
         arrays = _arrays(mapping, skipped)
     else:
-        with open(path, "rb") as f:
+        with open_regular(path, SequenceFileError) as f:
             head = f.read(16)
         raise SequenceFileError(
             path,
@@ -72,6 +87,11 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
     if fmt is None:
         raise _unknown(path, [*arrays, *skipped])
     return RawData(path, arrays, None, skipped, kind), fmt
+
+
+def _wanted(fmt: Format, names: Any) -> set[str]:
+    """The members of a file that hold ``fmt``'s parameters, frame rate and timestamps (read whatever their size)."""
+    return set(fmt.canonical(names).values()) & ({*fmt.keys, *(fmt.aliases or {}), FPS_KEY, TIMESTAMPS_KEY})
 
 
 def _latest_tracked(folder: Path) -> Path | None:
