@@ -78,7 +78,7 @@ def read_limited(path: str | Path, limit: int, what: str, error: type[FileFormat
         if size > limit:
             raise error(path, f"too large for {what}", expected=f"at most {limit} bytes", found=f"{size} bytes")
         try:
-            data = fh.read(limit + 1)
+            data = fh.read(size + 1)  # the real size: never a buffer of ``limit`` bytes
         except OSError as exc:
             raise error(path, f"cannot read the file ({exc.strerror or exc})") from None
     if len(data) > limit:

@@ -35,8 +35,8 @@ def plain_dtype(
     if allow_object and kind == "O":
         return np.dtype(object)
     if not isinstance(kind, str) or kind not in PLAIN_KINDS or len(kind) != 1:
-        raise error(path, "unsupported array dtype", key=key,
-                    expected="bool, integer, float or string numbers", found=f"kind {kind!r}")
+        raise error(path, f"unsupported array dtype ({kind_name(kind)})", key=key,
+                    expected="bool, integer, float or string values", found=f"kind {kind!r}")
     if isinstance(itemsize, bool) or not isinstance(itemsize, int):
         raise error(path, "invalid dtype item size", key=key, found=repr(itemsize))
     sizes = _NUMERIC_SIZES.get(kind)
@@ -57,6 +57,16 @@ def plain_dtype(
     return np.dtype(f"{byteorder}{kind}{count}")
 
 
+_KIND_NAMES = {"c": "complex numbers would lose their imaginary part", "V": "structured, subarray or void data",
+               "O": "Python objects", "M": "dates", "m": "time spans"}
+
+
+def kind_name(spec: Any) -> str:
+    """What a dtype kind (or a dtype spec such as 'c16') holds, for messages."""
+    text = str(spec).lstrip("<>|=")
+    return _KIND_NAMES.get(text[:1], "not a plain numeric or string type")
+
+
 def checked_dtype(
     dtype: Any, where: Where, *, allow_object: bool = False, error: type[FileFormatError] = ModelFileError,
 ) -> np.dtype:
@@ -65,8 +75,8 @@ def checked_dtype(
     if not isinstance(dtype, np.dtype):
         raise error(path, "not a dtype", key=key, found=type(dtype).__name__)
     if dtype.fields is not None or dtype.subdtype is not None or dtype.names is not None:
-        raise error(path, "unsupported array dtype", key=key, expected="a plain (non-structured) dtype",
-                    found=str(dtype))
+        raise error(path, "unsupported array dtype (structured or subarray)", key=key,
+                    expected="a plain (non-structured) dtype", found=_short(str(dtype)))
     if dtype.kind == "O":
         if allow_object:
             return np.dtype(object)
@@ -87,6 +97,8 @@ def checked_shape(shape: Any, where: Where, error: type[FileFormatError] = Model
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= int(n) < 2**62:
             raise error(path, "invalid array shape", key=key, expected="non-negative sizes", found=_short(shape))
         out.append(int(n))
+    if math.prod(max(n, 1) for n in out) >= 2**62:  # numpy's limit, even for an empty array
+        raise error(path, "invalid array shape", key=key, expected="fewer than 2**62 values", found=_short(shape))
     return tuple(out)
 
 

@@ -36,6 +36,8 @@ _NUMPY_NUMERIC = ("numpy.core.numeric", "numpy._core.numeric")
 _SPARSE_FORMATS = ("csc", "csr", "coo")
 #: The one codec ``_codecs.encode`` may name: numpy's and Python's protocol-2 pickles of bytes use it.
 _CODEC = "latin1"
+#: numpy's NPY_NEEDS_INIT, set on unicode dtypes; any other flag (object references, Python API) is refused.
+_NEEDS_INIT = 8
 _DTYPE_SPEC = re.compile(r"([<>|=]?)([biufSUO])(\d*)")
 
 
@@ -57,12 +59,6 @@ class PickledDtype:
 
     def dtype(self, where: Where, allow_object: bool = False) -> np.dtype:
         path, key = where
-        match = _DTYPE_SPEC.fullmatch(self.spec) if isinstance(self.spec, str) else None
-        if match is None:
-            raise ModelFileError(path, "unsupported pickled dtype", key=key,
-                                 expected="a plain numeric or string dtype", found=_short(self.spec))
-        order, kind, digits = match.groups()
-        itemsize = int(digits) * (4 if kind == "U" else 1) if digits else 0
         state = self.state
         if state is not None:
             if not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4):
@@ -70,8 +66,17 @@ class PickledDtype:
             if state[2] is not None or state[3] is not None or state[4] is not None:
                 raise ModelFileError(path, "structured or subarray dtypes are not read", key=key,
                                      expected="a plain numeric or string dtype", found=_short(state[:5]))
-            order = state[1]
-            elsize = state[5]
+        match = _DTYPE_SPEC.fullmatch(self.spec) if isinstance(self.spec, str) else None
+        if match is None:
+            raise ModelFileError(path, f"unsupported pickled dtype ({safe_arrays.kind_name(self.spec)})", key=key,
+                                 expected="a plain numeric or string dtype", found=_short(self.spec))
+        order, kind, digits = match.groups()
+        itemsize = int(digits) * (4 if kind == "U" else 1) if digits else 0
+        if state is not None:
+            order, elsize, flags = state[1], state[5], state[7]
+            if kind != "O" and flags not in (0, _NEEDS_INIT):
+                raise ModelFileError(path, "pickled dtype flags that no plain dtype has", key=key,
+                                     expected="0 (or 8 for text)", found=_short(flags))
             if kind in "SU" and isinstance(elsize, int) and not isinstance(elsize, bool) and elsize > 0:
                 if itemsize and elsize != itemsize:
                     raise ModelFileError(path, "inconsistent pickled dtype", key=key,

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ModelFileError
 from .files import check_regular, open_regular
 from .layout import guard, read_head
-from .safe_arrays import MAX_NDIM
+from .safe_arrays import MAX_NDIM, checked_shape
 
 DTYPES: dict[str, str] = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
@@ -123,7 +123,7 @@ def _tensors(header: Mapping[str, Any], data: bytearray, start: int, path: str |
     for key, info in header.items():
         try:
             dtype = np.dtype(DTYPES[info["dtype"]])
-            shape = _ints(info["shape"])
+            shape = checked_shape(_ints(info["shape"]), (path, key))
             begin, end = _ints(info["data_offsets"], 2)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(path, f"invalid tensor entry ({type(exc).__name__}: {exc})", key=key,
