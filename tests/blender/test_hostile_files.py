@@ -14,8 +14,8 @@ from conftest import MODULE
 from helpers import add_head
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-import hostile  # noqa: E402  (the crafted files the core tests use)
-import synthetic  # noqa: E402
+import hostile  # the crafted files the core tests use
+import synthetic
 
 ATTACKS = hostile.attack_pickles(synthetic.flame_arrays(n_shape=4, n_expr=3))
 MODEL_ATTACKS = ["dtype_object_flags", "zero_stride_model", "quadratic_codec", "bytearray_bomb", "complex_array"]
