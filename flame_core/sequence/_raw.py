@@ -249,8 +249,10 @@ def stack_frames(
     format). A ``(1, ...)`` value per frame is concatenated (no extra axis); a value equal in every frame
     and not a FLAME parameter is kept once; large arrays (images) are listed in ``skipped``.
     """
-    first, skipped = _frame_reader(frames[0])(None)
-    first = {k: np.asarray(v) for k, v in first.items() if _is_array_like(v)}
+    read, skipped = _frame_reader(frames[0])(None)
+    converted = {k: _as_array(v) for k, v in read.items() if _is_array_like(v)}
+    skipped = [*skipped, *(k for k, v in converted.items() if v is None)]
+    first = {k: v for k, v in converted.items() if v is not None}
     keys = wanted(first)
     big = sorted(k for k in first if k not in keys or _too_big(first[k]))
     keys = {k for k in keys if k in first and not _too_big(first[k])}
@@ -263,7 +265,9 @@ def stack_frames(
         for key in keys:
             if key not in values:
                 raise SequenceFileError(path, f"frame file lacks key {key!r} that {frames[0].name} has", key=key)
-            value = np.asarray(values[key])
+            value = _as_array(values[key])
+            if value is None or value.dtype.kind not in "biufSU":
+                raise SequenceFileError(path, "not an array of numbers", key=key)
             if value.shape != first[key].shape:
                 raise SequenceFileError(
                     path,
@@ -286,6 +290,15 @@ def stack_frames(
     numeric = all(t.isdigit() and len(t) < 16 for t in stems)
     numbers = np.array([int(t) for t in stems], dtype=np.int64) if numeric else None
     return RawData(folder, arrays, frozenset(arrays), skipped, kind, frames, frozenset(leading_one), numbers)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """``value`` as an array of numbers or text (None for lists that are not, or hold huge ints)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    return array if array.dtype.kind in "biufSU" else None
 
 
 def _is_array_like(value: Any) -> bool:

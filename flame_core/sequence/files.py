@@ -51,9 +51,9 @@ def _arrays(mapping: Mapping[str, Any], skipped: list[str]) -> dict[str, np.ndar
     for key, value in mapping.items():
         try:
             array = np.asarray(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             array = None
-        if array is None or array.dtype == object:
+        if array is None or array.dtype.kind not in "biufSU":  # objects, complex numbers: not read
             skipped.append(key)
         else:
             out[key] = array
