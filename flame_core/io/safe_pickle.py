@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import io
 import pickle
+import pickletools
 import re
 import struct
 from pathlib import Path
@@ -476,6 +477,7 @@ def loads(data: bytes, path: str | Path | None, unpickler: type[RestrictedUnpick
     if not data:
         raise ModelFileError(path, "empty file")
     try:
+        _check_opcodes(data, path)
         return unpickler(io.BytesIO(data), path).load()
     except UnsafePickleError as exc:
         if exc.path is None:
@@ -487,6 +489,20 @@ def loads(data: bytes, path: str | Path | None, unpickler: type[RestrictedUnpick
         raise
     except _READ_ERRORS as exc:
         raise ModelFileError(path, f"not a readable pickle ({type(exc).__name__}: {_short_text(exc)})") from None
+
+
+def _check_opcodes(data: bytes, path: str | Path | None) -> None:
+    """Walk the opcodes once before unpickling: the C unpickler grows its memo to any index a
+    ``PUT`` names (a few bytes asking for gigabytes), so memo indices must follow the opcodes."""
+    for count, (op, arg, _) in enumerate(pickletools.genops(data), start=1):
+        if op.name in _PUTS and (not isinstance(arg, int) or not 0 <= arg <= count):
+            raise ModelFileError(path, "not a readable pickle (a memo index beyond the stream)",
+                                 found=f"{op.name} {_short(arg)}")
+        if op.name == "STOP":
+            return
+
+
+_PUTS = ("PUT", "BINPUT", "LONG_BINPUT")
 
 
 def _short_text(exc: BaseException) -> str:

@@ -51,6 +51,13 @@ def test_pickle_attack_names_what_was_refused(tmp_path, name):
     assert words[name] in str(info.value)
 
 
+def test_memo_index_beyond_the_stream_is_refused_before_unpickling():
+    # LONG_BINPUT 2**31: the C unpickler would grow its memo to 2**31 entries (16 GB) for 7 bytes
+    data = b"\x80\x02]r\x00\x00\x00\x80."
+    with pytest.raises(ModelFileError, match="memo index"):
+        safe_pickle.loads(data, "m.pkl")
+
+
 def test_protocol_2_pickle_with_empty_bytes_is_read(tmp_path):
     value = {"empty": b"", "text": b"abc", "array": np.arange(3.0), "buffer": bytearray(b"xy")}
     for protocol in (2, 3, 4, 5):
