@@ -122,6 +122,42 @@ def array_from_bytes(
     return flat.reshape(shape, order="F" if fortran else "C")
 
 
+def strided_copy(
+    storage: np.ndarray, offset: Any, shape: Any, strides: Any, where: Where,
+    error: type[FileFormatError] = ModelFileError, limit: int = 1 << 26,
+) -> np.ndarray:
+    """A new C-ordered array: the view ``storage[offset + sum(i_k * strides_k)]`` (strides in items).
+
+    For formats that store views into flat storages (torch tensors): the offset, shape and
+    (non-negative) strides are checked so that every element read lies inside ``storage`` (a 1-D array
+    this process owns) before the view is made, and the copy is refused beyond ``limit`` values
+    (zero strides could otherwise repeat a few bytes into gigabytes).
+    """
+    path, key = where
+    shape = checked_shape(shape, where, error)
+    if not isinstance(strides, (tuple, list)) or len(strides) != len(shape) or any(
+            isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) < 2**62 for s in strides):
+        raise error(path, "invalid strides", key=key, expected=f"{len(shape)} non-negative integers",
+                    found=_short(strides))
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or not 0 <= int(offset) < 2**62:
+        raise error(path, "invalid storage offset", key=key, found=_short(offset))
+    if storage.ndim != 1:
+        raise error(path, "storage is not flat", key=key, found=str(storage.shape))
+    total = count(shape)
+    if total > limit:
+        raise error(path, "tensor too large", key=key, expected=f"at most {limit} values", found=str(shape))
+    if total == 0:
+        return np.empty(shape, dtype=storage.dtype)
+    last = int(offset) + sum((n - 1) * int(s) for n, s in zip(shape, strides))
+    if last >= len(storage):
+        raise error(path, "tensor reaches past its storage", key=key,
+                    expected=f"elements below {len(storage)}", found=f"element {last}")
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[int(offset):], shape=shape,
+                                           strides=tuple(int(s) * item for s in strides), writeable=False)
+    return np.array(view, order="C")
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

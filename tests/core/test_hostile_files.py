@@ -116,6 +116,18 @@ def test_npy_headers_are_validated(tmp_path, header, data, word):
         read_npy_stream(fh, path.stat().st_size, (path, "v_template"))
 
 
+def test_strided_copy_stays_inside_its_storage():
+    from flame_core.io.safe_arrays import strided_copy
+
+    storage = np.arange(12.0)
+    np.testing.assert_array_equal(strided_copy(storage, 1, (2, 3), (4, 1), ("t", "k")), [[1, 2, 3], [5, 6, 7]])
+    np.testing.assert_array_equal(strided_copy(storage, 0, (3,), (0,), ("t", "k")), [0, 0, 0])
+    for offset, shape, strides, word in [(0, (4, 4), (4, 1), "past its storage"), (-1, (2,), (1,), "offset"),
+                                         (0, (2,), (-1,), "strides"), (0, (10**9,), (0,), "too large")]:
+        with pytest.raises(ModelFileError, match=word):
+            strided_copy(storage, offset, shape, strides, ("t", "k"))
+
+
 def _patch_member_size(path, member: str, size: int) -> None:
     """Make the zip directory claim ``member`` holds ``size`` bytes (local and central headers)."""
     data = bytearray(path.read_bytes())
@@ -316,3 +328,56 @@ def test_forward_refuses_non_finite_output():
     huge = type(model)(**arrays)
     with pytest.raises(FlameError, match="non-finite"):
         huge.forward(shape=np.full(4, 900.0))
+
+
+# --------------------------------------------------------------------------- command line
+def _cli(argv, tmp_path, monkeypatch, capsys):
+    from flame_core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    status = main([str(a) for a in argv])
+    err = capsys.readouterr().err.strip()
+    return status, err
+
+
+@pytest.fixture
+def sequence_file(tmp_path):
+    return flame_core.save_sequence(flame_core.FlameSequence(FlameParams(expression=np.zeros((2, 5))), fps=25.0),
+                                    tmp_path / "seq.npz")
+
+
+@pytest.mark.parametrize("extra, word", [
+    (["--size", "100000"], "--size"),
+    (["--size", "8000x8000"], "samples in all"),
+    (["--size", "9" * 5000], "--size"),
+    (["--samples", "1000000"], "--samples"),
+    (["--samples", "5"], "--samples"),
+    (["--camera", "cam.json"], "width, height"),
+])
+def test_cli_refuses_absurd_render_arguments_in_one_line(tmp_path, monkeypatch, capsys, sequence_file, extra, word):
+    write_json(tmp_path / "cam.json", {"K": [[500, 0, 50], [0, 500, 50], [0, 0, 1]], "R": np.eye(3).tolist(),
+                                       "t": [0, 0, 1], "width": 10**9, "height": 10**9})
+    status, err = _cli(["render", sequence_file, tmp_path / "out", *extra], tmp_path, monkeypatch, capsys)
+    assert status == 1 and word in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("extra, word", [(["-n", str(10**12)], "-n"), (["--seed", "-5"], "--seed"),
+                                         (["--min-distance", "-1"], "--min-distance")])
+def test_cli_refuses_absurd_sample_arguments_in_one_line(tmp_path, monkeypatch, capsys, extra, word):
+    status, err = _cli(["sample", "out.ply", *extra], tmp_path, monkeypatch, capsys)
+    assert status == 1 and word in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["dtype_object_flags", "zero_stride_model", "quadratic_codec", "bytearray_bomb"])
+def test_cli_reports_a_hostile_model_in_one_line(tmp_path, monkeypatch, capsys, name):
+    (tmp_path / "model.pkl").write_bytes(ATTACKS[name])
+    status, err = _cli(["info", "model.pkl"], tmp_path, monkeypatch, capsys)
+    assert status == 1 and "model.pkl" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_reports_a_fifo_in_one_line(tmp_path, monkeypatch, capsys):
+    os.mkfifo(tmp_path / "seq.npz")
+    box = _finishes(lambda: _cli(["render", "seq.npz", "out"], tmp_path, monkeypatch, capsys))
+    status, err = box["value"]
+    assert status == 1 and "not a regular file" in err and len(err.splitlines()) == 1
