@@ -495,6 +495,9 @@ def _check_opcodes(data: bytes, path: str | Path | None) -> None:
     """Walk the opcodes once before unpickling: the C unpickler grows its memo to any index a
     ``PUT`` names (a few bytes asking for gigabytes), so memo indices must follow the opcodes."""
     for count, (op, arg, _) in enumerate(pickletools.genops(data), start=1):
+        if count > MAX_OPCODES:
+            raise ModelFileError(path, f"not a FLAME pickle (more than {MAX_OPCODES} pickle operations)",
+                                 expected="arrays pickled with numpy (a FLAME file has a few thousand operations)")
         if op.name in _PUTS and (not isinstance(arg, int) or not 0 <= arg <= count):
             raise ModelFileError(path, "not a readable pickle (a memo index beyond the stream)",
                                  found=f"{op.name} {_short(arg)}")
@@ -503,6 +506,8 @@ def _check_opcodes(data: bytes, path: str | Path | None) -> None:
 
 
 _PUTS = ("PUT", "BINPUT", "LONG_BINPUT")
+#: Most pickle operations read (each costs a few microseconds to check; FLAME files have thousands).
+MAX_OPCODES = 1_000_000
 
 
 def _short_text(exc: BaseException) -> str:

@@ -58,6 +58,15 @@ def test_memo_index_beyond_the_stream_is_refused_before_unpickling():
         safe_pickle.loads(data, "m.pkl")
 
 
+@pytest.mark.parametrize("data, word", [
+    (b"\x80\x02" + b"]" * 5000 + b"a" * 4999 + b".", "nested too deeply"),
+    (b"\x80\x02]" + b"K\x01" * 1_000_001 + b".", "operations"),
+])
+def test_deep_or_long_pickles_are_refused(data, word):
+    with pytest.raises(ModelFileError, match=word):
+        safe_pickle.loads(data, "m.pkl")
+
+
 def test_protocol_2_pickle_with_empty_bytes_is_read(tmp_path):
     value = {"empty": b"", "text": b"abc", "array": np.arange(3.0), "buffer": bytearray(b"xy")}
     for protocol in (2, 3, 4, 5):
