@@ -72,8 +72,8 @@ class FlameParams:
     field without batch axes applies to every frame (typically ``shape``). ``None`` means zero.
     Coefficient fields may be shorter than the full model (zero-padded when used).
 
-    Raises :class:`ParamsError` (a ``ValueError``) for too many values, non-finite values or batch
-    axes that do not agree.
+    Raises :class:`ParamsError` (a ``ValueError``) for too many values, non-finite values, values
+    beyond :data:`LIMITS` or batch axes that do not agree.
     """
 
     shape: np.ndarray | None = None
