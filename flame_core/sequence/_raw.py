@@ -28,8 +28,12 @@ FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle")
 #: Per-frame arrays larger than this many values (images, dense maps) are listed in ``skipped``, not stacked.
 MAX_FRAME_EXTRA_VALUES = 1 << 17
 #: Largest member of a sequence file read (512 MiB, e.g. 8,000 frames of VHAP dynamic offsets in float32);
-#: larger members are listed in ``skipped`` unread, or refused when they hold parameters.
+#: larger members are refused when they hold parameters.
 MAX_MEMBER_BYTES = 512 << 20
+#: Largest extra member read (64 MiB) other than the per-vertex offsets of :data:`LARGE_EXTRAS`; larger
+#: ones are listed in ``skipped`` without being read.
+MAX_EXTRA_BYTES = 64 << 20
+LARGE_EXTRAS = frozenset({"dynamic_offset", "static_offset"})
 
 
 @dataclass
@@ -98,8 +102,8 @@ def read_npz(
     """Arrays of an ``.npz`` (all, or those ``keys`` accepts), read member by member.
 
     Keys holding pickled objects, and members other than ``wanted`` larger than
-    :data:`MAX_MEMBER_BYTES`, go to ``skipped`` without being read; a ``wanted`` member that large
-    is an error.
+    :data:`MAX_EXTRA_BYTES` (:data:`MAX_MEMBER_BYTES` for :data:`LARGE_EXTRAS`), go to ``skipped``
+    without being read; a ``wanted`` member larger than :data:`MAX_MEMBER_BYTES` is an error.
     """
     arrays: dict[str, np.ndarray] = {}
     skipped: list[str] = []
@@ -107,7 +111,8 @@ def read_npz(
         for key in archive.files:
             if keys is not None and not keys(key):
                 continue
-            if key not in wanted and archive.size(key) > MAX_MEMBER_BYTES:
+            extra_limit = MAX_MEMBER_BYTES if key in LARGE_EXTRAS else MAX_EXTRA_BYTES
+            if key not in wanted and archive.size(key) > extra_limit:
                 skipped.append(key)
                 continue
             array = archive.read(key, pickled="skip", limit=MAX_MEMBER_BYTES)
