@@ -20,8 +20,11 @@ from ..errors import FileFormatError, ModelFileError
 MAX_JSON_BYTES = 64 << 20
 #: Largest OBJ read (FLAME's head_template.obj is about 1 MB).
 MAX_TEXT_BYTES = 64 << 20
-#: Largest decompressed member of an ``.npz`` archive read, and largest pickle read: 4 GiB.
+#: Largest file read whole (a pickle, an ``.npy``): 4 GiB; what is allocated is what the file holds.
 MAX_MEMBER_BYTES = 4 << 30
+#: Largest decompressed ``.npz`` member read: 1 GiB (a full FLAME model's largest array is about 48 MB in
+#: float64); a compressed member's size comes from the zip directory and is checked before reading.
+MAX_ZIP_MEMBER_BYTES = 1 << 30
 #: Most values an array rebuilt from a file may have when it is not backed by as many bytes of the
 #: file (dense sparse matrices, conversions): 2**26 (a full FLAME model has about 6.3 million).
 MAX_DERIVED_VALUES = 1 << 26

@@ -1,7 +1,7 @@
 """Model files in numpy's ``.npz`` format, read without ``allow_pickle`` and without trusting the archive.
 
 :class:`NpzArchive` reads one member at a time, straight from the zip directory: a member's size is
-checked against :data:`~.files.MAX_MEMBER_BYTES` and against its ``.npy`` header (plain dtype, data
+checked against :data:`~.files.MAX_ZIP_MEMBER_BYTES` and against its ``.npy`` header (plain dtype, data
 exactly ``prod(shape) * itemsize`` bytes) before it is read, and members that are not asked for are
 never decompressed. Object (pickled) members are refused, or reported as such to callers that skip them.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError, ModelFileError
-from .files import MAX_JSON_BYTES, MAX_MEMBER_BYTES, open_regular
+from .files import MAX_JSON_BYTES, MAX_ZIP_MEMBER_BYTES, open_regular
 from .layout import guard
 from .safe_arrays import read_npy_stream
 
@@ -62,7 +62,7 @@ class NpzArchive:
         """The uncompressed size of a member, from the zip directory (nothing is read)."""
         return int(self._members[key].file_size)
 
-    def read(self, key: str, *, pickled: str = "error", limit: int = MAX_MEMBER_BYTES) -> np.ndarray | None:
+    def read(self, key: str, *, pickled: str = "error", limit: int = MAX_ZIP_MEMBER_BYTES) -> np.ndarray | None:
         """The array of member ``key``; an object (pickled) member raises, or gives None with ``pickled="skip"``."""
         info = self._members[key]
         path, error = self.path, self.error
