@@ -3,7 +3,9 @@
 One module per format: :mod:`.pkl` (official pickles, through the restricted unpickler of
 :mod:`.safe_pickle`), :mod:`.npz`, :mod:`.safetensors_io`, :mod:`.npy_folder`; plus :mod:`.obj` /
 :mod:`.uvs` (UV layouts), :mod:`.masks` and :mod:`.landmark_files`. :mod:`.layout` maps each
-format's arrays to a :class:`~flame_core.FlameModel` and back.
+format's arrays to a :class:`~flame_core.FlameModel` and back. Every reader opens files through
+:mod:`.files` (regular files only, size caps) and rebuilds arrays through :mod:`.safe_arrays`
+(plain dtypes, sizes checked against the bytes present).
 """
 
 from .landmark_files import load_landmarks
