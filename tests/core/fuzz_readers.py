@@ -87,6 +87,16 @@ def _targets() -> list[Target]:
         write_ply(path, rng.normal(size=(20, 3)), rng.normal(size=(20, 3)))
         return path
 
+    def image(suffix: str) -> Callable[[Path], Path]:
+        def write(folder: Path) -> Path:
+            rng = np.random.default_rng(0)
+            path = folder / f"image{suffix}"
+            pixels = rng.random((6, 5, 4)).astype(np.float32)
+            flame_core.write_png(path, (pixels * 255).astype(np.uint8)) if suffix == ".png" else \
+                flame_core.write_exr(path, pixels)
+            return path
+        return write
+
     return [
         Target("model-pkl-py2", pkl, flame_core.load_model),
         Target("model-pkl-protocol4", modern_pkl, flame_core.load_model),
@@ -102,6 +112,8 @@ def _targets() -> list[Target]:
         Target("sequence-json", sequence(".json"), load_sequence),
         Target("sequence-frames", frames, load_sequence),
         Target("points-ply", ply, read_ply),
+        Target("image-png", image(".png"), flame_core.read_png),
+        Target("image-exr", image(".exr"), flame_core.read_exr),
     ]
 
 
