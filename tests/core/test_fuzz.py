@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fuzz_readers
 
-#: Cases per format in CI (14 formats: a few seconds of CPU per numpy).
+#: Cases per format in CI (16 formats: a few seconds of CPU per numpy).
 CI_CASES = 40
 
 
