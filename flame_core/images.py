@@ -25,6 +25,27 @@ _EXR_MAGIC = 20000630
 _EXR_COMPRESSION = {"NONE": 0, "ZIPS": 2, "ZIP": 3}
 _EXR_LINES = {0: 1, 2: 1, 3: 16}
 _EXR_PIXEL_TYPES: dict[int, np.dtype] = {1: np.dtype("<f2"), 2: np.dtype("<f4"), 0: np.dtype("<u4")}
+#: Largest image read: 2**28 values (e.g. 8192 x 8192 RGBA), checked before anything is decompressed.
+MAX_IMAGE_VALUES = 1 << 28
+
+
+def _inflate(data: bytes, size: int) -> bytes:
+    """zlib data that must decompress to exactly ``size`` bytes (never more is produced)."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, size + 1)
+    if len(out) != size:
+        raise ValueError(f"decompresses to {'more than ' if len(out) > size else ''}{len(out)} bytes, expected {size}")
+    return out
+
+
+def _read_image_file(path: str | Path) -> bytes:
+    from .io.files import open_regular
+
+    with open_regular(path, FileFormatError) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise FileFormatError(path, f"cannot read the file ({exc.strerror or exc})") from None
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -83,7 +104,7 @@ def read_png(path: str | Path) -> np.ndarray:
     Rows using the Average or Paeth filters (not written by :func:`write_png`) are decoded byte by byte,
     which is slow for large images.
     """
-    blob = Path(path).read_bytes()
+    blob = _read_image_file(path)
     if not blob.startswith(_PNG_SIGNATURE):
         raise FileFormatError(path, "not a PNG file", expected="PNG signature", found=repr(blob[:8]))
     pos, header, idat = 8, None, []
@@ -94,6 +115,8 @@ def read_png(path: str | Path) -> np.ndarray:
         if len(data) != length:
             raise FileFormatError(path, "truncated chunk", key=kind.decode("latin-1"))
         if kind == b"IHDR":
+            if length != 13:
+                raise FileFormatError(path, "bad IHDR chunk", key="IHDR", expected="13 bytes", found=str(length))
             header = struct.unpack(">IIBBBBB", data)
         elif kind == b"IDAT":
             idat.append(data)
@@ -107,15 +130,14 @@ def read_png(path: str | Path) -> np.ndarray:
         found = f"bit depth {depth}, colour type {color}, interlace {interlace}"
         raise FileFormatError(path, "unsupported PNG", expected="8/16-bit grey/RGB(A), not interlaced", found=found)
     c = _PNG_CHANNELS[color]
+    if w * h * c > MAX_IMAGE_VALUES:
+        raise FileFormatError(path, "image too large", expected=f"at most {MAX_IMAGE_VALUES} values", found=f"{w}x{h}")
     bpp = c * depth // 8
     stride = w * bpp
     try:
-        pixels = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
-    except zlib.error as exc:
-        raise FileFormatError(path, f"corrupt image data ({exc})") from None
-    if pixels.size != h * (stride + 1):
-        expected = str(h * (stride + 1))
-        raise FileFormatError(path, "wrong amount of image data", expected=expected, found=str(pixels.size))
+        pixels = np.frombuffer(_inflate(b"".join(idat), h * (stride + 1)), dtype=np.uint8)
+    except (zlib.error, ValueError) as exc:
+        raise FileFormatError(path, f"corrupt or wrong amount of image data ({exc})") from None
     rows = pixels.reshape(h, stride + 1)
     kinds = rows[:, 0]
     out = rows[:, 1:].copy()
@@ -224,9 +246,7 @@ def _exr_zip(raw: bytes) -> bytes:
 
 
 def _exr_unzip(data: bytes, size: int) -> bytes:
-    delta = np.frombuffer(zlib.decompress(data), dtype=np.uint8).copy()
-    if delta.size != size:
-        raise ValueError(f"block decompresses to {delta.size} bytes, expected {size}")
+    delta = np.frombuffer(_inflate(data, size), dtype=np.uint8).copy()
     delta[1:] -= np.uint8(128)
     split = np.cumsum(delta, dtype=np.uint8)
     out = np.empty_like(split)
@@ -249,7 +269,16 @@ def write_exr(
 
 def read_exr(path: str | Path) -> dict[str, np.ndarray]:
     """Read a single-part scanline EXR (NONE/ZIPS/ZIP; HALF/FLOAT/UINT) -> {channel name: (H, W) array}."""
-    blob = Path(path).read_bytes()
+    blob = _read_image_file(path)
+    try:
+        return _parse_exr(path, blob)
+    except FileFormatError:
+        raise
+    except (IndexError, KeyError, ValueError, TypeError, struct.error, OverflowError) as exc:
+        raise FileFormatError(path, f"corrupt EXR ({type(exc).__name__}: {exc})") from None
+
+
+def _parse_exr(path: str | Path, blob: bytes) -> dict[str, np.ndarray]:
     if len(blob) < 8 or struct.unpack("<i", blob[:4])[0] != _EXR_MAGIC:
         raise FileFormatError(path, "not an OpenEXR file", expected="magic 20000630")
     if blob[5] & 0x1A:  # tiled, deep or multi-part flags (bits 9, 11, 12)
@@ -280,6 +309,8 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
         raise FileFormatError(path, "unsupported compression", key="compression", expected=expected, found=str(code))
     x0, y0, x1, y1 = struct.unpack("<iiii", attrs["dataWindow"])
     w, h = x1 - x0 + 1, y1 - y0 + 1
+    if w < 1 or h < 1 or w * h * max(len(channels), 1) > MAX_IMAGE_VALUES:
+        raise FileFormatError(path, "invalid or too large data window", key="dataWindow", found=f"{w}x{h}")
     lines = _EXR_LINES[code]
     n_blocks = -(-h // lines)
     offsets = struct.unpack(f"<{n_blocks}Q", blob[pos : pos + 8 * n_blocks])
@@ -287,6 +318,8 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
     out = {name: np.empty((h, w), dtype=dt.newbyteorder("=")) for name, dt in channels}
     for off in offsets:
         y, size = struct.unpack("<ii", blob[off : off + 8])
+        if not y0 <= y <= y1 or size < 0:
+            raise FileFormatError(path, "invalid scanline block", found=f"line {y}, {size} bytes")
         n_lines = min(lines, y1 - y + 1)
         data = blob[off + 8 : off + 8 + size]
         if size < n_lines * line.itemsize:
