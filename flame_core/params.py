@@ -34,8 +34,8 @@ FieldKind = Literal["coefficients", "rotation", "vector", "weights"]
 #: absurd (a corrupt or hostile file) before it reaches the model, where it would give NaN or
 #: infinite vertices: coefficients are in standard deviations of the model's PCA (real values stay
 #: within about +-10); rotations are axis-angles in radians (a few turns at most); translations are
-#: in metres (100 km).
-LIMITS: dict[str, float] = {"coefficients": 1e3, "rotation": 1e3, "vector": 1e5}
+#: in metres (100 km); weights (eyelids) are blend-shape weights like coefficients.
+LIMITS: dict[str, float] = {"coefficients": 1e3, "rotation": 1e3, "vector": 1e5, "weights": 1e3}
 
 
 @dataclass(frozen=True)
