@@ -121,7 +121,8 @@ def plan(job: BatchJob, model: FlameModel) -> tuple[list[Task], list[SequenceFai
         try:
             seq = check_sequence(path, model)
         except Exception as exc:  # any failure of one sequence is reported, the rest goes on
-            failures.append(SequenceFailure(name, str(path), describe_error(exc)))
+            text = describe_error(exc)
+            failures.append(SequenceFailure(name, str(path), text if str(path) in text else f"{path}: {text}"))
             continue
         lengths[name] = len(seq)
         if per_sequence:
