@@ -40,7 +40,7 @@ class BatchSummary:
     def line(self) -> str:
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
         state = "interrupted" if self.interrupted else ("FAILED" if self.failures else "done")
-        return (f"batch {state}: {self.sequences} sequences, {self.done} tasks run, {self.skipped} already done, "
+        return (f"batch {state}: {self.sequences} sequences; tasks: {self.done} run, {self.skipped} already done, "
                 f"{len(self.failures)} failed; {self.frames} frames in {self.seconds:.1f} s "
                 f"({rate:.1f} frames/s) on {self.engine}")
 

@@ -60,7 +60,7 @@ def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path: Path, p
     killed_after = len(records(out))
     _, err = batch.communicate(timeout=180)
     assert batch.returncode == 0, err
-    assert err.splitlines()[-1].startswith("batch done: 2 sequences, 30 tasks run, 0 already done, 0 failed")
+    assert err.splitlines()[-1].startswith("batch done: 2 sequences; tasks: 30 run, 0 already done, 0 failed")
 
     task_records = records(out)
     ids = [r["task"] for r in task_records]

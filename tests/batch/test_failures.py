@@ -25,7 +25,7 @@ def test_corrupt_empty_and_other_model_sequences_fail_alone(tmp_path: Path) -> N
     assert any("not a readable npz" in line for line in lines if "corrupt" in line)
     assert any("5143 vertices" in line and "5023" in line for line in lines if "other_model" in line)
     summary = lines[-1]
-    assert summary.startswith("batch FAILED: 5 sequences, 6 tasks run") and "3 failed" in summary, summary
+    assert summary.startswith("batch FAILED: 5 sequences; tasks: 6 run, 0 already done, 3 failed"), summary
     failed = {r["sequence"] for r in records(out, "sequence")}
     assert failed == {"corrupt", "empty", "other_model"}
     written = tree(out)

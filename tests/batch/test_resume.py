@@ -41,7 +41,7 @@ def test_interrupted_run_resumes_with_only_the_missing_tasks(tmp_path: Path, pro
 
     second = subprocess.run(args, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=180)
     assert second.returncode == 0, second.stderr
-    run_line = [r for r in records(out, "run") if r["run"] == 2][0]
+    run_line = next(r for r in records(out, "run") if r["run"] == 2)
     assert run_line["skipped"] == len(done1) and run_line["to_do"] == total - len(done1)
     run2 = {r["task"] for r in records(out) if r["run"] == 2}
     assert not run2 & done1  # nothing computed twice
@@ -49,4 +49,4 @@ def test_interrupted_run_resumes_with_only_the_missing_tasks(tmp_path: Path, pro
     files = tree(out)
     assert sorted(files) == sorted([f"take{i}/normals/{f:05d}.png" for i in range(2) for f in range(24)]
                                    + [f"take{i}/landmarks.npz" for i in range(2)])
-    assert f"{total - len(done1)} tasks run, {len(done1)} already done" in second.stderr
+    assert f"tasks: {total - len(done1)} run, {len(done1)} already done, 0 failed" in second.stderr

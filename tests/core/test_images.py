@@ -158,7 +158,7 @@ def test_png_filters_and_strategies_decode_to_the_same_pixels(tmp_path, row_filt
     kinds = {zlib.decompress(_idat(path))[r * (21 * channels * bit_depth // 8 + 1)] for r in range(13)}
     assert kinds == {{"none": 0, "sub": 1, "up": 2}[row_filter]}
     assert np.array_equal(read_png(path), img)
-    width, height, rows, info = png.Reader(filename=str(path)).read()
+    _, _, rows, _ = png.Reader(filename=str(path)).read()
     assert np.array_equal(np.array(list(rows)).reshape(13, 21, channels), img)
     with pytest.raises(FlameError, match="row_filter"):
         write_png(path, img, bit_depth=bit_depth, row_filter="paeth")
