@@ -5,7 +5,8 @@
 Per engine (1 worker process, a local pool of 2, a Dask LocalCluster of 2) it runs the same job ``--repeat``
 times into fresh folders and prints the median of: wall-clock frames/s for the whole run (start-up included),
 steady frames/s (from the first finished task to the last), the start-up time, and the peak RSS of a worker
-process. Then the Dask scheduler's overhead per task (no-op tasks on the LocalCluster), the chunk size that
+process, and the CPU time a worker spends per frame (what two free cores would give, whatever else runs on
+the machine). Then the Dask scheduler's overhead per task (no-op tasks on the LocalCluster), the chunk size that
 keeps it under 1 % of a task, the CPU time per frame of each stage in one process, the bytes per map, and
 (``--long N``) the worker RSS for an N-frame sequence, to show that memory does not grow with length.
 Dask is needed for the Dask figures (the numpy2 environment has it).
@@ -56,9 +57,11 @@ def one_run(seqs: Path, out: Path, workers: int, dask: str | None, chunk: int) -
     first_end, last_end = ends[0], ends[-1]
     later = sum(r["frames"][1] - r["frames"][0] for r in tasks if r["end"] > first_end)
     rss = max(r.get("max_rss_mb", 0.0) for r in tasks)
+    steady = [r for r in tasks if r["end"] > first_end]
+    cpu_ms = 1e3 * sum(r["cpu_seconds"] for r in steady) / max(later, 1)
     sizes = [o["bytes"] for r in tasks for o in r["outputs"]]
     return {"wall_fps": summary.frames / wall, "steady_fps": later / max(last_end - first_end, 1e-9),
-            "startup_s": first_end - start, "rss_mb": rss, "bytes": float(np.mean(sizes))}
+            "startup_s": first_end - start, "rss_mb": rss, "bytes": float(np.mean(sizes)), "cpu_ms": cpu_ms}
 
 
 def engine_figures(seqs: Path, tmp: Path, label: str, workers: int, dask: str | None, chunk: int,
@@ -67,7 +70,8 @@ def engine_figures(seqs: Path, tmp: Path, label: str, workers: int, dask: str | 
     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     spread = ", ".join(f"{r['steady_fps']:.1f}" for r in runs)
     print(f"  {label:28s} wall {med['wall_fps']:6.1f} frames/s   steady {med['steady_fps']:6.1f} frames/s "
-          f"(runs: {spread})   start-up {med['startup_s']:4.1f} s   worker RSS {med['rss_mb']:5.0f} MB")
+          f"(runs: {spread})   start-up {med['startup_s']:4.1f} s   worker RSS {med['rss_mb']:5.0f} MB   "
+          f"worker CPU {med['cpu_ms']:5.1f} ms/frame")
     return med
 
 
@@ -78,7 +82,7 @@ def dask_overhead(n_tasks: int = 2000) -> float:
     from dask.distributed import Client, LocalCluster, as_completed
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         client.submit(abs, -1).result()
         began = time.perf_counter()
         futures = [client.submit(abs, -i, pure=False) for i in range(n_tasks)]
@@ -144,7 +148,8 @@ def main() -> None:
         one = engine_figures(tmp / "seqs", tmp, "1 worker process", 1, None, args.chunk, args.repeat)
         two = engine_figures(tmp / "seqs", tmp, "local pool, 2 processes", 2, None, args.chunk, args.repeat)
         print(f"  2 workers / 1 worker: {two['steady_fps'] / one['steady_fps']:.2f}x steady, "
-              f"{two['wall_fps'] / one['wall_fps']:.2f}x wall")
+              f"{two['wall_fps'] / one['wall_fps']:.2f}x wall; from CPU time per frame (what two free cores "
+              f"give): {2e3 / two['cpu_ms']:.1f} frames/s, {2 * one['cpu_ms'] / two['cpu_ms']:.2f}x one worker")
         if not args.no_dask:
             engine_figures(tmp / "seqs", tmp, "Dask LocalCluster, 2", 2, "local", args.chunk, args.repeat)
             overhead = dask_overhead()

@@ -133,7 +133,7 @@ class DaskEngine:
 
             with dask.config.set(NANNY_ENVIRONMENT):
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                                             dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster)
         else:
             try:

@@ -246,7 +246,7 @@ def _samples(state: _SequenceState, job: BatchJob, model: FlameModel) -> Surface
 
 def run_task(job: BatchJob, task: Task) -> dict[str, Any]:
     """Run one task; returns its manifest record (``status`` ``done`` with the outputs, or ``failed``)."""
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {"task": task.id, "sequence": task.sequence, "kind": task.kind,
                               "frames": [task.start, task.stop]}
     try:
@@ -260,7 +260,8 @@ def run_task(job: BatchJob, task: Task) -> dict[str, Any]:
         record.update(status="done", outputs=outputs)
     except Exception as exc:  # reported in the manifest, the batch goes on
         record.update(status="failed", error=describe_error(exc))
-    record.update(seconds=round(time.perf_counter() - began, 4), end=time.time(), pid=getpid(),
+    record.update(seconds=round(time.perf_counter() - began, 4), cpu_seconds=round(time.process_time() - cpu_began, 4),
+                  end=time.time(), pid=getpid(),
                   max_rss_mb=_peak_rss_mb())
     return record
 
