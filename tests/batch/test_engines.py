@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import records, tree, write_sequences
 
-from flame_core.batch import BatchJob, run_batch
+from flame_core.batch import BatchJob, DaskEngine, make_engine, run_batch
 
 OUTPUTS = ("normals", "mask", "depth", "landmarks", "points")
 
@@ -23,9 +23,11 @@ def test_one_process_pool_and_local_cluster_give_the_same_bytes(tmp_path: Path) 
         "pool": _job(tmp_path / "seqs", tmp_path / "pool", workers=2),
         "dask": _job(tmp_path / "seqs", tmp_path / "dask", workers=2, dask="local"),
     }
-    summaries = {name: run_batch(job, progress=False) for name, job in runs.items()}
+    engines = {name: make_engine(job) for name, job in runs.items()}
+    summaries = {name: run_batch(job, engine=engines[name], progress=False) for name, job in runs.items()}
     assert all(s.ok and s.frames == 14 for s in summaries.values()), {n: s.line() for n, s in summaries.items()}
-    assert "LocalCluster" in summaries["dask"].engine
+    assert "LocalCluster" in summaries["dask"].engine and isinstance(engines["dask"], DaskEngine)
+    assert (engines["dask"].dashboard or "").startswith("http://127.0.0.1:")  # shown on the progress line
     files = {name: tree(Path(job.out)) for name, job in runs.items()}
     # 2 sequences x (7 normals + 7 masks + 7 depths + 3 position chunks + landmarks + ply + flame_param)
     assert len(files["one"]) == 2 * (7 * 3 + 3 + 3)
