@@ -117,7 +117,7 @@ def stage_times(frames: int = 16) -> None:
         return statistics.median(times)
 
     print("\nCPU time per frame, one process (median of 3 passes over 16 frames):")
-    print(f"  forward (batched)           {cpu(lambda i: model.forward(params[i : i + 1])) :6.2f} ms")
+    print(f"  forward, in a 16-frame call {cpu(lambda i: model.forward(params) if i == 0 else None):6.2f} ms")
     print(f"  rasterize                   {cpu(lambda i: rasterize(verts[i], model.faces, camera)):6.2f} ms")
     print(f"  render_normal_map           {cpu(lambda i: render_normal_map(verts[i], model.faces, camera)):6.2f} ms")
     print(f"  PNG-16, zlib 6, Up rows     {cpu(lambda i: encode_png(images[i], 16)):6.2f} ms")

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import FlameError
 from .config import BatchJob
-from .tasks import Task, run_task
+from .tasks import Task, describe_error, run_task
 
 Record = dict[str, Any]
 
@@ -162,16 +162,26 @@ class DaskEngine:
         token = uuid.uuid4().hex[:8]
         todo = iter(tasks)
         window = max(4 * self.workers, 8)
-        submitted = [client.submit(run_task, job, t, key=f"{t.id}@{token}", pure=False)
-                     for t in islice(todo, window)]
-        queue = as_completed(submitted)
+        owner: dict[str, Task] = {}
+
+        def submit(task: Task) -> Any:
+            owner[f"{task.id}@{token}"] = task
+            return client.submit(run_task, job, task, key=f"{task.id}@{token}", pure=False)
+
+        queue = as_completed([submit(t) for t in islice(todo, window)])
         try:
             for future in queue:
-                record = future.result()
+                task = owner.pop(future.key)
+                try:
+                    record = future.result()
+                except Exception as exc:  # the worker could not run it at all (e.g. flame_core not installed)
+                    record = {"task": task.id, "sequence": task.sequence, "kind": task.kind,
+                              "frames": [task.start, task.stop], "status": "failed",
+                              "error": f"a Dask worker could not run the task: {describe_error(exc)}"}
                 future.release()
                 yield record
                 for nxt in islice(todo, 1):
-                    queue.add(client.submit(run_task, job, nxt, key=f"{nxt.id}@{token}", pure=False))
+                    queue.add(submit(nxt))
         finally:
             for future in list(getattr(queue, "futures", ())):
                 future.cancel()
