@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +22,36 @@ class Manifest:
     def __init__(self, out: Path) -> None:
         self.path = out / "manifest.jsonl"
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every record; a last line cut short by an interrupted write is ignored."""
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record, read line by line; a last line cut short by an interrupted write is ignored."""
         if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                out.append(record)
-        return out
+            return
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
 
     def completed(self, out: Path) -> set[str]:
-        """IDs of the tasks whose latest record is ``done`` and whose outputs are intact."""
-        latest: dict[str, dict[str, Any]] = {}
+        """IDs of the tasks whose latest record is ``done`` and whose outputs are all there with their sizes."""
+        done: set[str] = set()
         for record in self.records():
-            if record.get("type") == "task" and isinstance(record.get("task"), str):
-                latest[record["task"]] = record
-        done = set()
-        for task_id, record in latest.items():
-            if record.get("status") != "done":
+            task = record.get("task")
+            if record.get("type") != "task" or not isinstance(task, str):
                 continue
             files = record.get("outputs") or []
-            if all(_intact(out, f) for f in files):
-                done.add(task_id)
+            if record.get("status") == "done" and all(_intact(out, f) for f in files):
+                done.add(task)
+            else:
+                done.discard(task)
         return done
 
     def next_run(self) -> int:
-        runs = [r.get("run", 0) for r in self.records() if r.get("type") == "run"]
-        return max([int(r) for r in runs if isinstance(r, int)], default=0) + 1
+        runs = [r["run"] for r in self.records() if r.get("type") == "run" and isinstance(r.get("run"), int)]
+        return max(runs, default=0) + 1
 
     def append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

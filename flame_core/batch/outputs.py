@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,12 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def remove_partial(out: Path) -> int:
     """Delete temporary files left by interrupted writes under ``out``; returns how many."""
     count = 0
-    for path in out.rglob(f"*{TMP_MARK}*"):
+    if not out.is_dir():
+        return 0
+    for path in sorted(out.rglob(f"*{TMP_MARK}*"), reverse=True):
         if path.is_file():
             path.unlink()
             count += 1
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
     return count

@@ -61,7 +61,6 @@ def run_batch(
     began = time.perf_counter()
     out = Path(job.out)
     out.mkdir(parents=True, exist_ok=True)
-    remove_partial(out)
     manifest = Manifest(out)
     run = manifest.next_run()
     engine = engine or make_engine(job)
@@ -75,6 +74,9 @@ def run_batch(
         summary.failures.append((failure.sequence, failure.error))
     done = manifest.completed(out)
     todo = [t for t in tasks if t.id not in done]
+    touched = sorted({t.sequence for t in todo})
+    for name in touched:  # files left half-written by an earlier run or a lost worker
+        remove_partial(out / name)
     summary.tasks, summary.skipped = len(tasks), len(tasks) - len(todo)
     manifest.append({"type": "run", "run": run, "engine": engine.name, "sequences": summary.sequences,
                      "tasks": len(tasks), "skipped": summary.skipped, "to_do": len(todo),
@@ -102,6 +104,8 @@ def run_batch(
         bar.close()
         if isinstance(engine, DaskEngine):
             engine.close()
+        for name in touched:
+            remove_partial(out / name)
     summary.seconds = time.perf_counter() - began
     manifest.append(_summary_record(summary, run))
     return summary

@@ -138,7 +138,10 @@ def test_serial_run_outputs_manifest_and_resume(tmp_path: Path) -> None:
     assert again.done == 0 and again.skipped == again.tasks == 8
     (out / "take1" / "normals" / "00003.png").unlink()  # a lost output: only its task runs again
     (out / "take0" / "landmarks.npz").write_bytes(b"short")
+    stray = out / "take1" / "normals" / "00003.png.tmp-999"  # left by a worker that was killed mid-write
+    stray.write_bytes(b"partial")
     third = run_batch(job, engine=SerialEngine(), progress=False)
+    assert not stray.exists()
     assert third.done == 2 and third.skipped == 6
     rerun = {r["task"] for r in Manifest(out).records() if r.get("type") == "task" and r["run"] == 3}
     assert rerun == {"take1:frames:00002-00004", "take0:sequence"}
