@@ -27,7 +27,10 @@ def test_interrupted_run_resumes_with_only_the_missing_tasks(tmp_path: Path, pro
     out = tmp_path / "out"
     args = batch_command(str(tmp_path / "seqs"), "-o", str(out), "--workers", "2", "--size", "96", "--chunk", "2",
                          "--outputs", "normals,landmarks")
-    first = subprocess.Popen(args, cwd=ROOT, env=child_env(), stderr=subprocess.PIPE, text=True)
+    # A shell without job control starts background commands with SIGINT ignored, and the child would inherit
+    # that: give it the default disposition, as in an interactive terminal.
+    first = subprocess.Popen(args, cwd=ROOT, env=child_env(), stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     procs.append(first)
     _wait_for_tasks(out, 3, first, timeout=120)
     first.send_signal(signal.SIGINT)
