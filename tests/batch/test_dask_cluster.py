@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, batch_command, child_env, free_port, records, tree, write_sequences
+import pytest
+from batch_helpers import ROOT, batch_command, child_env, free_port, records, running_processes, tree, write_sequences
+
+procs = pytest.fixture(running_processes)
 
 
 def _dask(*args: str) -> list[str]:

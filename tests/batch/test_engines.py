@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import records, tree, write_sequences
+from batch_helpers import records, tree, write_sequences
 
 from flame_core.batch import BatchJob, DaskEngine, make_engine, run_batch
 

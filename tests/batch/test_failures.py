@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, batch_command, child_env, records, tree, write_bad_sequences, write_sequences
+from batch_helpers import ROOT, batch_command, child_env, records, tree, write_bad_sequences, write_sequences
 
 
 def test_corrupt_empty_and_other_model_sequences_fail_alone(tmp_path: Path) -> None:

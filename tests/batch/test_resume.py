@@ -7,7 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import ROOT, batch_command, child_env, records, tree, write_sequences
+import pytest
+from batch_helpers import ROOT, batch_command, child_env, records, running_processes, tree, write_sequences
+
+procs = pytest.fixture(running_processes)
 
 
 def _wait_for_tasks(out: Path, count: int, proc: subprocess.Popen, timeout: float) -> None:

@@ -1,4 +1,4 @@
-"""Batch tests with real processes: a local pool, a Dask LocalCluster, a Dask scheduler and workers."""
+"""Helpers for the batch tests (real processes: a local pool, a Dask LocalCluster, a Dask scheduler and workers)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from flame_core.demo_animation import demo_sequence
 from flame_core.sequence import save_sequence
@@ -68,9 +68,9 @@ def batch_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "flame_core", "batch", *args]
 
 
-@pytest.fixture
-def procs():
-    """Processes started by a test; every one still running is killed at the end."""
+def running_processes() -> Iterator[list[subprocess.Popen]]:
+    """Fixture body (``procs = pytest.fixture(running_processes)``): processes a test starts, each one still
+    running killed at the end."""
     started: list[subprocess.Popen] = []
     yield started
     for p in started:
