@@ -373,6 +373,54 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- batch
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="SEQUENCE",
+                        help="sequence files or folders, glob patterns, or @LIST files (one path per line)")
+    parser.add_argument("-o", "--out", help="output folder: OUT/<sequence>/... and OUT/manifest.jsonl")
+    parser.add_argument("--config", metavar="JOB.toml", help="a TOML file with any of these settings; flags override")
+    parser.add_argument("--model", help="model file (default: the embedded demo head)")
+    parser.add_argument("--n-shape", type=int, metavar="N", help="keep only the first N shape components")
+    parser.add_argument("--n-expression", type=int, metavar="N", help="keep only the first N expression components")
+    parser.add_argument("--camera", metavar="auto|sequence|front|FILE.json",
+                        help="auto (default): the tracker's camera stored in the sequence, else a framing front "
+                             "camera; sequence: the stored camera or an error; front; or a camera JSON")
+    parser.add_argument("--outputs", metavar="LIST",
+                        help="comma-separated: normals, mask, depth, landmarks, points (default: normals)")
+    parser.add_argument("--size", metavar="W[xH]", help="image size in pixels (default 512)")
+    parser.add_argument("--format", choices=("png8", "png16", "exr"), help="normal maps (default png16)")
+    parser.add_argument("--space", choices=("camera", "world"), help="normal space (default camera)")
+    parser.add_argument("--convention", help="camera: opengl (default), opencv, scannet; world: flame, blender")
+    parser.add_argument("--samples", type=int, help="samples per pixel (1, 4, 9, 16...)")
+    parser.add_argument("--background", choices=("transparent", "black", "neutral"))
+    parser.add_argument("--points", type=int, metavar="N", help="bound points per sequence (default 100000)")
+    parser.add_argument("--seed", type=int, help="seed of the point sampling (default 0)")
+    parser.add_argument("--chunk", type=int, metavar="FRAMES", help="frames per task (default 32)")
+    parser.add_argument("--workers", type=int, metavar="N", help="worker processes (default: every core)")
+    parser.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                        help="run on Dask: a LocalCluster of --workers processes, or a running scheduler")
+    parser.add_argument("--quiet", action="store_true", help="no progress line (the summary is still printed)")
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import load_job, run_batch
+
+    overrides = {name: getattr(args, name) for name in (
+        "out", "model", "n_shape", "n_expression", "camera", "size", "format", "space", "convention", "samples",
+        "background", "points", "seed", "chunk", "workers", "dask")}
+    overrides["inputs"] = args.inputs or None
+    if args.outputs:
+        overrides["outputs"] = [part.strip() for part in args.outputs.split(",") if part.strip()]
+    job = load_job(args.config, **overrides)
+    summary = run_batch(job, progress=not args.quiet)
+    for where, error in summary.failures[:20]:
+        print(f"  failed: {where}: {error}", file=sys.stderr)
+    if len(summary.failures) > 20:
+        print(f"  ... and {len(summary.failures) - 20} more (see {job.out}/manifest.jsonl)", file=sys.stderr)
+    print(summary.line(), file=sys.stderr)
+    return summary.exit_code
+
+
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 #: The subcommands: (name, one-line help, add_arguments(parser), run(args) -> exit status).
@@ -382,6 +430,8 @@ COMMANDS: list[Command] = [
     ("demo-model", "save the embedded demo model", _demo_arguments, _demo),
     ("render", "render a sequence to one normal map per frame", _render_arguments, _render),
     ("sample", "sample points on the head surface into a PLY point cloud", _sample_arguments, _sample),
+    ("batch", "turn many sequences into per-frame maps, landmarks and bound points, in parallel",
+     _batch_arguments, _batch),
 ]
 
 

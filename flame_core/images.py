@@ -62,8 +62,23 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def encode_png(image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> bytes:
-    """PNG file bytes for an image (see the module docstring); ``bit_depth`` 8 or 16."""
+_PNG_FILTERS = {"none": 0, "sub": 1, "up": 2}
+_ZLIB_STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
+
+
+def encode_png(
+    image: np.ndarray, bit_depth: int = 8, compression: int = 6, *, row_filter: str = "up", strategy: str = "default"
+) -> bytes:
+    """PNG file bytes for an image (see the module docstring); ``bit_depth`` 8 or 16.
+
+    ``compression`` is the zlib level (0-9); ``row_filter`` the PNG filter of every row: ``"up"`` (the byte
+    above), ``"sub"`` (the same channel of the pixel to the left) or ``"none"``; ``strategy`` ``"default"``
+    or ``"rle"`` (zlib's run-length matching: with ``sub`` and level 1 about 1.5x faster than the default
+    for rendered maps, files a few per cent larger). The decoded pixels are the same whatever the choice.
+    """
+    if row_filter not in _PNG_FILTERS or strategy not in _ZLIB_STRATEGIES:
+        raise FlameError(f"png: row_filter must be one of {sorted(_PNG_FILTERS)} and strategy one of "
+                         f"{sorted(_ZLIB_STRATEGIES)}, found {row_filter!r}, {strategy!r}")
     arr = _as_hwc(image)
     if bit_depth not in (8, 16):
         raise FlameError(f"bit_depth: PNG supports 8 or 16, found {bit_depth}")
@@ -80,22 +95,24 @@ def encode_png(image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> b
         raise FlameError(f"image: expected a float or integer array, found {arr.dtype}")
     h, w, c = arr.shape
     raw = values.astype(">u2" if bit_depth == 16 else np.uint8).view(np.uint8).reshape(h, -1)
-    # Filter type 2 (Up) for every row: byte minus the byte above, modulo 256.
-    filtered = raw.copy()
-    filtered[1:] -= raw[:-1]
-    data = np.concatenate([np.full((h, 1), 2, dtype=np.uint8), filtered], axis=1)
+    # Each row: its filter type byte, then the filtered bytes (differences modulo 256).
+    data = np.empty((h, raw.shape[1] + 1), dtype=np.uint8)
+    data[:, 0] = _PNG_FILTERS[row_filter]
+    data[:, 1:] = raw
+    if row_filter == "up":
+        data[1:, 1:] -= raw[:-1]
+    elif row_filter == "sub":
+        bpp = c * bit_depth // 8
+        data[:, 1 + bpp :] -= raw[:, :-bpp]
+    deflate = zlib.compressobj(compression, zlib.DEFLATED, 15, 8, _ZLIB_STRATEGIES[strategy])
+    idat = deflate.compress(data.data) + deflate.flush()
     header = struct.pack(">IIBBBBB", w, h, bit_depth, _PNG_COLOR_TYPES[c], 0, 0, 0)
-    return (
-        _PNG_SIGNATURE
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(data.tobytes(), compression))
-        + _chunk(b"IEND", b"")
-    )
+    return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
-def write_png(path: str | Path, image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> None:
-    """Write a PNG file (see :func:`encode_png`)."""
-    Path(path).write_bytes(encode_png(image, bit_depth, compression))
+def write_png(path: str | Path, image: np.ndarray, bit_depth: int = 8, compression: int = 6, **options: str) -> None:
+    """Write a PNG file (see :func:`encode_png`; ``options``: ``row_filter``, ``strategy``)."""
+    Path(path).write_bytes(encode_png(image, bit_depth, compression, **options))
 
 
 def read_png(path: str | Path) -> np.ndarray:
@@ -143,6 +160,9 @@ def read_png(path: str | Path) -> np.ndarray:
     out = rows[:, 1:].copy()
     if np.all(kinds == 2):
         np.cumsum(out, axis=0, dtype=np.uint8, out=out)
+    elif np.all(kinds == 1):
+        pixels_of_rows = out.reshape(h, w, bpp)
+        np.cumsum(pixels_of_rows, axis=1, dtype=np.uint8, out=pixels_of_rows)
     elif np.any(kinds != 0):
         _unfilter_rows(out, kinds, bpp, path)
     pixels = out.view(">u2").astype(np.uint16) if depth == 16 else out
