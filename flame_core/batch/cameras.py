@@ -22,7 +22,8 @@ import numpy as np
 from ..camera import Camera
 from ..errors import FlameError, SequenceFileError
 from ..lbs import rodrigues
-from ..sequence import FlameSequence
+from ..sequence import FlameSequence, has_cameras
+from ..sequence import sequence_cameras as tracked_cameras
 
 Size = tuple[int, int]
 CameraHook = Callable[[FlameSequence, Size], list[Camera] | None]
@@ -117,8 +118,16 @@ def _opencv_cameras(seq: FlameSequence, size: Size) -> list[Camera] | None:
             for i in range(len(seq))]
 
 
+def _tracked_cameras(seq: FlameSequence, size: Size) -> list[Camera] | None:
+    """The per-frame cameras the sequence readers keep (metrical-tracker, IMavatar / PointAvatar / FLARE)."""
+    if not has_cameras(seq):
+        return None
+    return tracked_cameras(seq, size)
+
+
 #: Camera hooks, tried in this order by ``camera = "auto"`` / ``"sequence"``: (name, hook).
 CAMERA_SOURCES: list[tuple[str, CameraHook]] = [
+    ("metrical-tracker / IMavatar", _tracked_cameras),
     ("flame-head-tracker", _tracker_cameras),
     ("opencv K + RT", _opencv_cameras),
 ]

@@ -105,6 +105,25 @@ def test_opencv_k_and_rt_from_the_sequence_are_rescaled_to_the_output_size() -> 
     assert np.allclose(half[0].project(point)[0][0], expected / 2)
 
 
+def test_tracked_cameras_of_the_sequence_readers_are_used() -> None:
+    from flame_core.sequence import sequence_cameras as tracked
+
+    angle = np.radians([5.0, -8.0, 12.0])
+    R = np.stack([np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]) for a in angle])
+    t = np.array([[0.0, 0.0, 1.0], [0.01, 0.0, 1.1], [0.0, -0.02, 0.9]])
+    K = np.array([[900.0, 0, 256], [0, 900.0, 256], [0, 0, 1]])
+    seq = FlameSequence(FlameParams(expression=np.zeros((3, 10))), format="metrical-tracker",
+                        extras={"camera_R": R, "camera_t": t, "camera_K": np.stack([K] * 3),
+                                "image_size": np.array([512, 512])})
+    cams = sequence_cameras("sequence", seq, (256, 256))
+    assert cams is not None and len(cams) == 3
+    expected = tracked(seq, (256, 256))
+    point = np.array([[0.03, 0.02, 0.05]])
+    for cam, want in zip(cams, expected):
+        assert np.allclose(cam.project(point)[0], want.project(point)[0])
+        assert np.allclose(cam.R, want.R) and np.allclose(cam.t, want.t)
+
+
 def test_camera_json_and_missing_cameras(tmp_path: Path) -> None:
     path = tmp_path / "cam.json"
     path.write_text(json.dumps({"K": [[100, 0, 31.5], [0, 100, 31.5], [0, 0, 1]], "R": np.eye(3).tolist(),
