@@ -7,6 +7,8 @@ import numpy as np
 #: Eyeball centre of the subject's left eye (+X); the right eye mirrors it.
 EYE_CENTRE = np.array([0.0315, 0.027, 0.052])
 EYE_RADIUS = 0.0122
+#: How far beneath the eyeball's surface the skin lines the eye opening.
+LINING = 0.001
 #: Midline point of the mouth slit (where the lips meet).
 MOUTH = np.array([0.0, -0.044, 0.087])
 MOUTH_HALF_WIDTH = 0.025
@@ -61,14 +63,17 @@ def mirror(p: np.ndarray) -> np.ndarray:
 def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     """Signed distance-like field of the head (negative inside) at points (..., 3).
 
-    With ``eyes_open`` the skin in front of the eyeballs is cut away in almond-shaped openings;
-    without, the lids cover the eyeballs.
+    With ``eyes_open`` the skin in front of the eyeballs is cut away in almond-shaped openings and
+    lines the eyeball just beneath its surface; without, the lids cover the eyeballs.
     """
     m = mirror(p)
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     eye = np.asarray(EYE_CENTRE, dtype=p.dtype)
     # Cranium, lower face and jaw, chin.
-    d = ellipsoid(p, [0.0, 0.036, -0.012], [0.077, 0.095, 0.094])
+    # The cranium narrows below the eyes, so that the cheekbones (bizygomatic) are narrower than the skull.
+    taper = p.copy()
+    taper[..., 0] *= 1.0 + 0.07 * np.clip((0.035 - y) / 0.05, 0.0, 1.0)
+    d = ellipsoid(taper, [0.0, 0.036, -0.012], [0.077, 0.095, 0.094])
     d = smin(d, ellipsoid(p, [0.0, -0.022, 0.012], [0.055, 0.056, 0.066]), 0.02)
     d = smin(d, tube(m, [0.048, -0.045, -0.014], [0.014, -0.074, 0.056], 0.011, 0.012), 0.018)
     d = smin(d, ellipsoid(p, [0.0, -0.073, 0.062], [0.02, 0.017, 0.018]), 0.012)
@@ -96,6 +101,8 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     d = smin(d, ear, 0.008)
     d = smax(d, -ellipsoid(m, [0.0835, 0.0, -0.018], [0.007, 0.018, 0.009]), 0.004)
     if eyes_open:
-        almond = ellipsoid(m, EYE_CENTRE + [-0.0005, 0.0005, 0.005], [0.0125, 0.0062, 0.03])
+        almond = ellipsoid(m, EYE_CENTRE + [-0.0005, 0.0005, 0.012], [0.0118, 0.0062, 0.014])
         d = smax(d, -almond, 0.0015)
+        # Inside the opening the skin lines the eyeball just beneath its surface (hidden by it).
+        d = smin(d, np.sqrt(((m - eye) ** 2).sum(-1)) - (EYE_RADIUS - LINING), 0.0008)
     return d
