@@ -11,7 +11,7 @@ from .surface import cast
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {
-    "head size": 0.0045, "head width": 0.0035, "head depth": 0.0035, "face length": 0.004, "jaw width": 0.004,
+    "head size": 0.0045, "head width": 0.003, "head depth": 0.0035, "face length": 0.004, "jaw width": 0.004,
     "nose length": 0.003, "nose width": 0.002, "cheek fullness": 0.003, "forehead slope": 0.003,
     "chin projection": 0.003, "eye spacing": 0.0015, "brow ridge": 0.0025, "lip fullness": 0.0015,
     "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.003,
