@@ -11,7 +11,7 @@ from .surface import cast
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {
-    "head size": 0.0045, "head width": 0.003, "head depth": 0.0035, "face length": 0.004, "jaw width": 0.004,
+    "head size": 0.0045, "head width": 0.0027, "head depth": 0.0035, "face length": 0.004, "jaw width": 0.004,
     "nose length": 0.003, "nose width": 0.002, "cheek fullness": 0.003, "forehead slope": 0.003,
     "chin projection": 0.003, "eye spacing": 0.0015, "brow ridge": 0.0025, "lip fullness": 0.0015,
     "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.003,
@@ -103,7 +103,7 @@ def expression_fields(p: np.ndarray, n: np.ndarray, reg: Regions, template: Temp
         chin[:, None] * [0.7, 0.0, 0.0] - lower_lip[:, None] * [0.3, 0.0, 0.0],
         upper_lip[:, None] * [0.0, -0.2, 0.05] + lower_lip[:, None] * [0.0, 0.25, -0.35],
         lips[:, None] * [0.7, 0.0, 0.0],
-        bump(p, EYE_CENTRE + [0.0, -0.012, 0.012], [0.014, 0.007, 0.02])[:, None] * [0.0, 0.5, 0.15],
+        bump(p, EYE_CENTRE + [0.0, -0.013, 0.012], [0.016, 0.01, 0.02])[:, None] * [0.0, 0.5, 0.15],
     ]
 
 

@@ -76,13 +76,16 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     d = ellipsoid(taper, [0.0, 0.036, -0.012], [0.077, 0.095, 0.094])
     d = smin(d, ellipsoid(p, [0.0, -0.022, 0.012], [0.055, 0.056, 0.066]), 0.02)
     d = smin(d, tube(m, [0.048, -0.045, -0.014], [0.014, -0.074, 0.056], 0.011, 0.012), 0.018)
-    d = smin(d, ellipsoid(p, [0.0, -0.073, 0.062], [0.02, 0.017, 0.018]), 0.012)
+    d = smin(d, ellipsoid(p, [0.0, -0.075, 0.064], [0.022, 0.017, 0.02]), 0.012)
+    # The muzzle the lips sit on (maxilla and teeth), and full cheeks down to the jaw.
+    d = smin(d, ellipsoid(p, [0.0, -0.042, 0.058], [0.03, 0.028, 0.026]), 0.012)
+    d = smin(d, ellipsoid(m, [0.036, -0.028, 0.052], [0.022, 0.028, 0.024]), 0.015)
     # Neck: an elliptic cylinder ending inside the head.
     neck = (np.hypot(x / NECK_RADII[0], (z - NECK_Z) / NECK_RADII[1]) - 1.0) * min(NECK_RADII)
     neck = smax(neck, y + 0.02, 0.02)
     d = smin(d, neck, 0.025)
     # Brow ridge and cheekbones.
-    d = smin(d, ellipsoid(m, [0.026, 0.047, 0.063], [0.03, 0.011, 0.016]), 0.012)
+    d = smin(d, ellipsoid(m, [0.026, 0.047, 0.062], [0.028, 0.009, 0.014]), 0.012)
     d = smin(d, ellipsoid(m, [0.044, 0.0, 0.045], [0.02, 0.016, 0.02]), 0.014)
     # Eye sockets, then the eyeball bulge the lids wrap around.
     d = smax(d, -ellipsoid(m, EYE_CENTRE + [0.0, 0.0, 0.024], [0.021, 0.014, 0.014]), 0.01)
@@ -90,7 +93,7 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     # Nose: bridge-to-tip tube, tip ball, wings (alae).
     d = smin(d, tube(p, [0.0, 0.03, 0.072], [0.0, -0.006, 0.1], 0.0055, 0.008), 0.01)
     d = smin(d, ellipsoid(p, [0.0, -0.009, 0.1], [0.0095, 0.0085, 0.0085]), 0.006)
-    d = smin(d, ellipsoid(m, [0.013, -0.015, 0.084], [0.0085, 0.0075, 0.008]), 0.006)
+    d = smin(d, ellipsoid(m, [0.0115, -0.015, 0.084], [0.0085, 0.007, 0.008]), 0.009)
     # Lips: upper and lower rolls, and the crease between them.
     d = smin(d, tube(m, [0.0, -0.0395, 0.0845], [0.022, -0.042, 0.076], 0.005, 0.003), 0.006)
     d = smin(d, tube(m, [0.0, -0.049, 0.0835], [0.02, -0.0465, 0.075], 0.0056, 0.003), 0.006)
