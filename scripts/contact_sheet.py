@@ -48,7 +48,9 @@ def states(n_shape: int, n_expression: int) -> dict[str, FlameParams]:
 def render_sheet(tile: int) -> Image.Image:
     model = demo_model()
     rgba = colours(model)
-    _, pivot = setup_scene(tile)
+    camera, pivot = setup_scene(tile)
+    camera.location = (0.0, -0.78, 0.0)  # closer than look_demo's full-head framing: the face fills the tile
+    pivot.location.z = -0.01
     scene = bpy.context.scene
     scene.world = scene.world or bpy.data.worlds.new("World")
     label_w = 90
