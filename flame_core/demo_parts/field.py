@@ -80,6 +80,8 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     # The muzzle the lips sit on (maxilla and teeth), and full cheeks down to the jaw.
     d = smin(d, ellipsoid(p, [0.0, -0.042, 0.058], [0.03, 0.028, 0.026]), 0.012)
     d = smin(d, ellipsoid(m, [0.036, -0.028, 0.052], [0.022, 0.028, 0.024]), 0.015)
+    # The masseter over the jaw's ramus.
+    d = smin(d, ellipsoid(m, [0.048, -0.03, 0.02], [0.017, 0.032, 0.032]), 0.02)
     # Neck: an elliptic cylinder ending inside the head.
     neck = (np.hypot(x / NECK_RADII[0], (z - NECK_Z) / NECK_RADII[1]) - 1.0) * min(NECK_RADII)
     neck = smax(neck, y + 0.02, 0.02)
@@ -94,9 +96,9 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     d = smin(d, tube(p, [0.0, 0.03, 0.072], [0.0, -0.006, 0.1], 0.0055, 0.008), 0.01)
     d = smin(d, ellipsoid(p, [0.0, -0.009, 0.1], [0.0095, 0.0085, 0.0085]), 0.006)
     d = smin(d, ellipsoid(m, [0.0115, -0.015, 0.084], [0.0085, 0.007, 0.008]), 0.009)
-    # Lips: upper and lower rolls, and the crease between them.
+    # Lips: the upper lip's two rolls (the cupid's bow between them), the rounder lower lip, the crease between.
     d = smin(d, tube(m, [0.0, -0.0395, 0.0845], [0.022, -0.042, 0.076], 0.005, 0.003), 0.006)
-    d = smin(d, tube(m, [0.0, -0.049, 0.0835], [0.02, -0.0465, 0.075], 0.0056, 0.003), 0.006)
+    d = smin(d, ellipsoid(p, [0.0, -0.0488, 0.079], [0.021, 0.0058, 0.0092]), 0.006)
     crease = ellipsoid(p, [0.0, MOUTH[1], MOUTH[2] + 0.006], [MOUTH_HALF_WIDTH, 0.0016, 0.011])
     d = smax(d, -crease, 0.002)
     # Ears: a lump with a rim and a hollow.
