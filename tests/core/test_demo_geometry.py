@@ -162,6 +162,10 @@ def test_neutral_proportions(model):
     assert 6.0 < f["interpupillary"] < 6.6, f
     assert 21.0 < f["vertex_to_menton"] < 25.0, f
     assert 0.42 < f["eye_height_share"] < 0.55, f
+    # Ears about 6 cm long, between the brow line (above the eyes) and the nose base (below them).
+    eye_y = model.v_template[model.masks["left_eyeball"], 1].mean()
+    ear = model.v_template[model.masks["left_ear"], 1]
+    assert 0.05 < np.ptp(ear) < 0.07 and eye_y - 0.05 < ear.min() and ear.max() < eye_y + 0.025
 
 
 def test_identities_stay_human(model):
