@@ -49,8 +49,8 @@ def render_sheet(tile: int) -> Image.Image:
     model = demo_model()
     rgba = colours(model)
     camera, pivot = setup_scene(tile)
-    camera.location = (0.0, -0.78, 0.0)  # closer than look_demo's full-head framing: the face fills the tile
-    pivot.location.z = -0.01
+    camera.location = (0.0, -0.7, 0.0)  # closer than look_demo's full-head framing: the face fills the tile
+    pivot.location.z = 0.0
     scene = bpy.context.scene
     scene.world = scene.world or bpy.data.worlds.new("World")
     label_w = 90
