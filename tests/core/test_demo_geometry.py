@@ -181,3 +181,20 @@ def test_identities_stay_human(model):
         assert 70.0 < 100.0 * f["breadth"] / f["length"] < 90.0, f  # cephalic index
         assert 19.0 < f["vertex_to_menton"] < 27.0, f
     assert np.ptp(lengths) > 2.0  # identities do differ
+
+
+def test_mesh_checks_on_known_cases():
+    """The helpers themselves: two crossing triangles, two apart, a flipped face, points inside a box."""
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0.2, 0.2, -0.5], [0.2, 0.2, 0.5], [0.9, 0.9, 0.0]], float)
+    faces = np.array([[0, 1, 2], [3, 4, 5]])
+    assert {tuple(pair) for pair in self_intersections(v, faces)} == {(0, 1), (1, 0)}  # each's edge crosses the other
+    apart = v.copy()
+    apart[3:, 0] += 2.0
+    assert len(self_intersections(apart, faces)) == 0
+    assert list(flipped(v, v[[0, 2, 1, 3, 4, 5]], faces)) == [0]
+    # A closed cube: a ray from inside crosses it once, from outside twice or not at all.
+    corners = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
+    quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
+    cube = np.array([[q[0], q[1], q[2]] for q in quads] + [[q[0], q[2], q[3]] for q in quads])
+    points = np.array([[0.3, 0.4, 0.5], [0.3, 0.4, -1.0], [2.0, 0.4, 0.5]])
+    assert list(crossings_along_z(points, corners, cube)) == [1, 2, 0]
