@@ -35,7 +35,7 @@ def parts(model) -> dict[str, np.ndarray]:
     return {
         "no_cavity": faces[~cavity[faces].any(1)],
         "outer": faces[~(cavity | eyes)[faces].any(1)],
-        "skin": faces[~eyes[faces].any(1)],
+        "skin": faces[~eyes[faces].any(1)],  # with the cavity
         "weld": weld,
     }
 
@@ -101,6 +101,16 @@ def test_no_folds_or_self_intersections(model, parts, group):
         if len(flips) or len(crossings):
             bad[name] = (len(flips), len(crossings))
     assert not bad, f"(flipped faces, intersecting face pairs) per pose: {bad}"
+
+
+def test_mouth_cavity_stays_behind_the_lips(model, parts):
+    """As the jaw opens, no face of the mouth cavity pokes through the skin around the mouth (no slivers)."""
+    skin = parts["skin"]
+    cavity = np.isin(skin, cavity_vertices()).any(axis=1)
+    for angle in np.linspace(0.1, 0.5, 5):
+        v = model.forward(FlameParams(jaw=[angle, 0.0, 0.0])).vertices
+        pairs = self_intersections(v, skin, parts["weld"])
+        assert not np.any(cavity[pairs[:, 0]] != cavity[pairs[:, 1]]), angle
 
 
 def test_checks_catch_folds_and_intersections(model, parts):
