@@ -42,6 +42,7 @@ class Target:
 
 def _targets() -> list[Target]:
     import synthetic as syn
+    import torch_writer as tw
 
     import flame_core
     from flame_core.io import load_landmarks, load_masks, load_uvs, save_model
@@ -97,6 +98,50 @@ def _targets() -> list[Target]:
             return path
         return write
 
+    def torch_file(legacy: bool) -> Callable[[Path], Path]:
+        def write(folder: Path) -> Path:
+            rng = np.random.default_rng(0)
+            values = {"expr": tw.Tensor.of(rng.normal(size=(3, 5)).astype(np.float32)),
+                      "jaw_pose": tw.Tensor.of(rng.normal(size=(3, 3)) * 0.1), "shape": rng.normal(size=(4,))}
+            path = folder / ("codes.tar" if legacy else "codes.pt")
+            path.write_bytes(tw.legacy_bytes(values) if legacy else tw.zip_bytes(values, "codes"))
+            return path
+        return write
+
+    def metrical(folder: Path) -> Path:
+        out = folder / "checkpoint"
+        out.mkdir()
+        d6 = np.array([[1.0, 0, 0, 0, 1, 0]], np.float32)
+        frame = {"flame": {"exp": tw.Tensor.of(np.full((1, 5), 0.1, np.float32)), "jaw": d6,
+                           "eyes": np.tile(d6, 2), "eyelids": np.zeros((1, 2), np.float32)},
+                 "opencv": {"R": np.eye(3)[None], "t": np.array([[0.0, 0.0, 1.0]]),
+                            "K": np.array([[[500.0, 0, 256], [0, 500, 256], [0, 0, 1]]])},
+                 "img_size": np.array([512, 512]), "frame_id": "00000"}
+        (out / "00000.frame").write_bytes(tw.zip_bytes(frame, "00000"))
+        return out
+
+    def imavatar(folder: Path) -> Path:
+        rng = np.random.default_rng(0)
+        frames = [{"file_path": f"./image/{i}", "expression": rng.normal(size=50).round(3).tolist(),
+                   "pose": [0.0] * 15, "world_mat": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, -4.0]]} for i in range(2)]
+        path = folder / "flame_params.json"
+        path.write_text(json.dumps({"frames": frames, "shape_params": [0.1] * 100,
+                                    "intrinsics": [-2.2, 2.2, 0.5, 0.5]}))
+        return path
+
+    def deca_torch(folder: Path) -> Path:
+        rng = np.random.default_rng(0)
+        path = folder / "landmark_embedding.npy"
+        faces = rng.integers(0, 40, (79, 17))
+        path.write_bytes(tw.object_npy_bytes({
+            "static_lmk_faces_idx": rng.integers(0, 40, 51), "static_lmk_bary_coords": rng.dirichlet(np.ones(3), 51),
+            "dynamic_lmk_faces_idx": tw.embedded(faces),
+            "dynamic_lmk_bary_coords": tw.embedded(rng.dirichlet(np.ones(3), (79, 17)).astype(np.float32)),
+            "full_lmk_faces_idx": tw.embedded(rng.integers(0, 40, (1, 68))),
+            "full_lmk_bary_coords": tw.embedded(rng.dirichlet(np.ones(3), (1, 68)).astype(np.float32)),
+        }))
+        return path
+
     return [
         Target("model-pkl-py2", pkl, flame_core.load_model),
         Target("model-pkl-protocol4", modern_pkl, flame_core.load_model),
@@ -114,6 +159,11 @@ def _targets() -> list[Target]:
         Target("points-ply", ply, read_ply),
         Target("image-png", image(".png"), flame_core.read_png),
         Target("image-exr", image(".exr"), flame_core.read_exr),
+        Target("torch-zip", torch_file(False), load_sequence),
+        Target("torch-legacy", torch_file(True), load_sequence),
+        Target("sequence-metrical-tracker", metrical, load_sequence),
+        Target("sequence-imavatar-json", imavatar, load_sequence),
+        Target("landmarks-deca-torch-npy", deca_torch, load_landmarks),
     ]
 
 
