@@ -20,6 +20,13 @@ from .errors import FlameError
 from .model import FlameModel
 
 PROG = "python -m flame_core"
+#: Argument limits, checked before any work: images up to 8192 pixels a side and 2**24 samples in all
+#: (e.g. 4096 x 4096, or 2048 x 2048 with 4 samples per pixel); up to 10 million points; up to 256
+#: samples per pixel.
+MAX_IMAGE_SIDE = 8192
+MAX_IMAGE_SAMPLES = 1 << 24
+MAX_POINTS = 10_000_000
+MAX_PIXEL_SAMPLES = 256
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,29 +218,63 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eyelids", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
 
 
-def _image_size(text: str) -> tuple[int, int]:
+def _image_size(text: str, what: str = "--size") -> tuple[int, int]:
     try:
         w, _, h = text.lower().partition("x")
+        if len(w) > 12 or len(h) > 12:
+            raise ValueError
         size = (int(w), int(h or w))
     except ValueError:
-        raise FlameError(f"--size: expected W or WxH in pixels, got {text!r}") from None
-    if min(size) < 1:
-        raise FlameError(f"--size: must be positive, got {text!r}")
+        raise FlameError(f"{what}: expected W or WxH in pixels, got {text[:40]!r}") from None
+    return _check_size(size, what)
+
+
+def _check_size(size: tuple[int, int], what: str, samples: int = 1) -> tuple[int, int]:
+    if min(size) < 1 or max(size) > MAX_IMAGE_SIDE:
+        raise FlameError(f"{what}: each side must be 1..{MAX_IMAGE_SIDE} pixels, got {size[0]}x{size[1]}")
+    if size[0] * size[1] * samples > MAX_IMAGE_SAMPLES:
+        raise FlameError(f"{what}: {size[0]}x{size[1]} pixels with {samples} samples each is more than "
+                         f"{MAX_IMAGE_SAMPLES} samples in all")
     return size
 
 
-def _camera(spec: str, size: tuple[int, int], vertices: np.ndarray) -> Camera:
+def _check_samples(samples: int) -> int:
+    root = round(samples**0.5) if 0 < samples <= MAX_PIXEL_SAMPLES else 0
+    if root * root != samples:
+        raise FlameError(f"--samples: expected a square number of samples per pixel (1, 4, 9 ... "
+                         f"{MAX_PIXEL_SAMPLES}), got {samples}")
+    return samples
+
+
+def _camera(spec: str, size: tuple[int, int], vertices: np.ndarray, samples: int = 1) -> Camera:
     import json
+
+    from .io.files import MAX_JSON_BYTES, read_limited
 
     if spec == "front":
         return Camera.front(vertices, size)
+    data = read_limited(spec, MAX_JSON_BYTES, "a camera file")
     try:
-        data = json.loads(Path(spec).read_text(encoding="utf-8"))
-        size = (int(data.get("width", size[0])), int(data.get("height", size[1])))
-        return Camera.from_opencv(np.asarray(data["K"], float), np.asarray(data["R"], float),
-                                  np.asarray(data["t"], float).ravel().tolist(), size)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FlameError(f"{spec}: not a camera file ('front' or JSON with K, R, t): {exc}") from None
+        doc = json.loads(data.decode("utf-8-sig"))
+        if not isinstance(doc, dict):
+            raise TypeError("not a JSON object")
+        width, height = doc.get("width", size[0]), doc.get("height", size[1])
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (width, height)):
+            raise TypeError(f"width and height must be integers, got {width!r} and {height!r}")
+        size = _check_size((width, height), f"{spec}: width, height", samples)
+        arrays = [np.asarray(doc[k], dtype=float) for k in ("K", "R", "t")]
+        if arrays[0].shape != (3, 3) or arrays[1].shape != (3, 3) or arrays[2].size != 3:
+            raise ValueError(f"K and R must be 3x3 and t 3 values, got {[a.shape for a in arrays]}")
+        if not all(np.all(np.isfinite(a)) for a in arrays):
+            raise ValueError("K, R and t must be finite numbers")
+        return Camera.from_opencv(arrays[0], arrays[1], arrays[2].ravel().tolist(), size)
+    except FlameError as exc:
+        if spec in str(exc):
+            raise
+        raise FlameError(f"{spec}: {exc}") from None
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+        raise FlameError(f"{spec}: not a camera file ('front' or JSON with K, R, t): "
+                         f"{type(exc).__name__}: {_one_line(exc)[:200]}") from None
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -241,7 +282,8 @@ def _render(args: argparse.Namespace) -> int:
     from .sequence import load_sequence
 
     _split_model(args, ("sequence", "outdir"))
-    size = _image_size(args.size)
+    samples = _check_samples(args.samples)
+    size = _check_size(_image_size(args.size), "--size", samples)
     model = _load(args)
     seq = load_sequence(args.sequence)
     frames = _frames(args.frames, len(seq))
@@ -260,7 +302,7 @@ def _render(args: argparse.Namespace) -> int:
         if camera is None:  # one fixed camera for the whole sequence
             whole = seq[np.asarray(frames)]
             every = model.forward(whole.params, **whole.offsets).vertices if args.camera == "front" else vertices
-            camera = _camera(args.camera, size, every)
+            camera = _camera(args.camera, size, every, samples)
         for i, frame in enumerate(batch):
             image = render_normal_map(vertices[i], model.faces, camera, space=args.space, convention=args.convention,
                                       samples=args.samples, background=args.background)
@@ -298,8 +340,12 @@ def _sample(args: argparse.Namespace) -> int:
     from .sequence import load_sequence
 
     _split_model(args, ("out",))
-    if args.count < 1:
-        raise FlameError(f"-n: expected a positive number of points, got {args.count}")
+    if not 1 <= args.count <= MAX_POINTS:
+        raise FlameError(f"-n: expected a positive number of points (at most {MAX_POINTS}), got {args.count}")
+    if not 0 <= args.seed < 2**63:
+        raise FlameError(f"--seed: expected 0..2**63-1, got {args.seed}")
+    if args.min_distance is not None and not (np.isfinite(args.min_distance) and args.min_distance > 0):
+        raise FlameError(f"--min-distance: expected a positive distance in metres, got {args.min_distance}")
     model = _load(args)
     params = FlameParams()
     offsets: dict[str, np.ndarray] = {}
@@ -327,6 +373,54 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- batch
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="SEQUENCE",
+                        help="sequence files or folders, glob patterns, or @LIST files (one path per line)")
+    parser.add_argument("-o", "--out", help="output folder: OUT/<sequence>/... and OUT/manifest.jsonl")
+    parser.add_argument("--config", metavar="JOB.toml", help="a TOML file with any of these settings; flags override")
+    parser.add_argument("--model", help="model file (default: the embedded demo head)")
+    parser.add_argument("--n-shape", type=int, metavar="N", help="keep only the first N shape components")
+    parser.add_argument("--n-expression", type=int, metavar="N", help="keep only the first N expression components")
+    parser.add_argument("--camera", metavar="auto|sequence|front|FILE.json",
+                        help="auto (default): the tracker's camera stored in the sequence, else a framing front "
+                             "camera; sequence: the stored camera or an error; front; or a camera JSON")
+    parser.add_argument("--outputs", metavar="LIST",
+                        help="comma-separated: normals, mask, depth, landmarks, points (default: normals)")
+    parser.add_argument("--size", metavar="W[xH]", help="image size in pixels (default 512)")
+    parser.add_argument("--format", choices=("png8", "png16", "exr"), help="normal maps (default png16)")
+    parser.add_argument("--space", choices=("camera", "world"), help="normal space (default camera)")
+    parser.add_argument("--convention", help="camera: opengl (default), opencv, scannet; world: flame, blender")
+    parser.add_argument("--samples", type=int, help="samples per pixel (1, 4, 9, 16...)")
+    parser.add_argument("--background", choices=("transparent", "black", "neutral"))
+    parser.add_argument("--points", type=int, metavar="N", help="bound points per sequence (default 100000)")
+    parser.add_argument("--seed", type=int, help="seed of the point sampling (default 0)")
+    parser.add_argument("--chunk", type=int, metavar="FRAMES", help="frames per task (default 32)")
+    parser.add_argument("--workers", type=int, metavar="N", help="worker processes (default: every core)")
+    parser.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                        help="run on Dask: a LocalCluster of --workers processes, or a running scheduler")
+    parser.add_argument("--quiet", action="store_true", help="no progress line (the summary is still printed)")
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import load_job, run_batch
+
+    overrides = {name: getattr(args, name) for name in (
+        "out", "model", "n_shape", "n_expression", "camera", "size", "format", "space", "convention", "samples",
+        "background", "points", "seed", "chunk", "workers", "dask")}
+    overrides["inputs"] = args.inputs or None
+    if args.outputs:
+        overrides["outputs"] = [part.strip() for part in args.outputs.split(",") if part.strip()]
+    job = load_job(args.config, **overrides)
+    summary = run_batch(job, progress=not args.quiet)
+    for where, error in summary.failures[:20]:
+        print(f"  failed: {where}: {error}", file=sys.stderr)
+    if len(summary.failures) > 20:
+        print(f"  ... and {len(summary.failures) - 20} more (see {job.out}/manifest.jsonl)", file=sys.stderr)
+    print(summary.line(), file=sys.stderr)
+    return summary.exit_code
+
+
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 #: The subcommands: (name, one-line help, add_arguments(parser), run(args) -> exit status).
@@ -336,6 +430,8 @@ COMMANDS: list[Command] = [
     ("demo-model", "save the embedded demo model", _demo_arguments, _demo),
     ("render", "render a sequence to one normal map per frame", _render_arguments, _render),
     ("sample", "sample points on the head surface into a PLY point cloud", _sample_arguments, _sample),
+    ("batch", "turn many sequences into per-frame maps, landmarks and bound points, in parallel",
+     _batch_arguments, _batch),
 ]
 
 
@@ -361,19 +457,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (FlameError, OSError) as exc:
-        print(f"{PROG} {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        message = _one_line(exc)
     except NotImplementedError as exc:
-        print(f"{PROG} {args.command}: error: not available yet ({exc or 'not implemented'})", file=sys.stderr)
-        return 1
+        message = f"not available yet ({exc or 'not implemented'})"
+    except MemoryError:
+        message = "out of memory (the input or the arguments ask for too much)"
+    except RecursionError:
+        message = "input nested too deeply"
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last resort: still one line, never a traceback
+        message = f"internal error ({type(exc).__name__}: {_one_line(exc)})"
+    print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
+    return 1
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
-    return " ".join(text.split())
+def _one_line(exc: BaseException, most: int = 2000) -> str:
+    try:
+        text = str(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
+    except Exception:
+        text = type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 __all__ = ["COMMANDS", "build_parser", "describe", "main"]

@@ -25,6 +25,27 @@ _EXR_MAGIC = 20000630
 _EXR_COMPRESSION = {"NONE": 0, "ZIPS": 2, "ZIP": 3}
 _EXR_LINES = {0: 1, 2: 1, 3: 16}
 _EXR_PIXEL_TYPES: dict[int, np.dtype] = {1: np.dtype("<f2"), 2: np.dtype("<f4"), 0: np.dtype("<u4")}
+#: Largest image read: 2**28 values (e.g. 8192 x 8192 RGBA), checked before anything is decompressed.
+MAX_IMAGE_VALUES = 1 << 28
+
+
+def _inflate(data: bytes, size: int) -> bytes:
+    """zlib data that must decompress to exactly ``size`` bytes (never more is produced)."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, size + 1)
+    if len(out) != size:
+        raise ValueError(f"decompresses to {'more than ' if len(out) > size else ''}{len(out)} bytes, expected {size}")
+    return out
+
+
+def _read_image_file(path: str | Path) -> bytes:
+    from .io.files import open_regular
+
+    with open_regular(path, FileFormatError) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise FileFormatError(path, f"cannot read the file ({exc.strerror or exc})") from None
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -41,8 +62,23 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def encode_png(image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> bytes:
-    """PNG file bytes for an image (see the module docstring); ``bit_depth`` 8 or 16."""
+_PNG_FILTERS = {"none": 0, "sub": 1, "up": 2}
+_ZLIB_STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
+
+
+def encode_png(
+    image: np.ndarray, bit_depth: int = 8, compression: int = 6, *, row_filter: str = "up", strategy: str = "default"
+) -> bytes:
+    """PNG file bytes for an image (see the module docstring); ``bit_depth`` 8 or 16.
+
+    ``compression`` is the zlib level (0-9); ``row_filter`` the PNG filter of every row: ``"up"`` (the byte
+    above), ``"sub"`` (the same channel of the pixel to the left) or ``"none"``; ``strategy`` ``"default"``
+    or ``"rle"`` (zlib's run-length matching: with ``sub`` and level 1 about 1.5x faster than the default
+    for rendered maps, files a few per cent larger). The decoded pixels are the same whatever the choice.
+    """
+    if row_filter not in _PNG_FILTERS or strategy not in _ZLIB_STRATEGIES:
+        raise FlameError(f"png: row_filter must be one of {sorted(_PNG_FILTERS)} and strategy one of "
+                         f"{sorted(_ZLIB_STRATEGIES)}, found {row_filter!r}, {strategy!r}")
     arr = _as_hwc(image)
     if bit_depth not in (8, 16):
         raise FlameError(f"bit_depth: PNG supports 8 or 16, found {bit_depth}")
@@ -59,22 +95,24 @@ def encode_png(image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> b
         raise FlameError(f"image: expected a float or integer array, found {arr.dtype}")
     h, w, c = arr.shape
     raw = values.astype(">u2" if bit_depth == 16 else np.uint8).view(np.uint8).reshape(h, -1)
-    # Filter type 2 (Up) for every row: byte minus the byte above, modulo 256.
-    filtered = raw.copy()
-    filtered[1:] -= raw[:-1]
-    data = np.concatenate([np.full((h, 1), 2, dtype=np.uint8), filtered], axis=1)
+    # Each row: its filter type byte, then the filtered bytes (differences modulo 256).
+    data = np.empty((h, raw.shape[1] + 1), dtype=np.uint8)
+    data[:, 0] = _PNG_FILTERS[row_filter]
+    data[:, 1:] = raw
+    if row_filter == "up":
+        data[1:, 1:] -= raw[:-1]
+    elif row_filter == "sub":
+        bpp = c * bit_depth // 8
+        data[:, 1 + bpp :] -= raw[:, :-bpp]
+    deflate = zlib.compressobj(compression, zlib.DEFLATED, 15, 8, _ZLIB_STRATEGIES[strategy])
+    idat = deflate.compress(data.data) + deflate.flush()
     header = struct.pack(">IIBBBBB", w, h, bit_depth, _PNG_COLOR_TYPES[c], 0, 0, 0)
-    return (
-        _PNG_SIGNATURE
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(data.tobytes(), compression))
-        + _chunk(b"IEND", b"")
-    )
+    return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
-def write_png(path: str | Path, image: np.ndarray, bit_depth: int = 8, compression: int = 6) -> None:
-    """Write a PNG file (see :func:`encode_png`)."""
-    Path(path).write_bytes(encode_png(image, bit_depth, compression))
+def write_png(path: str | Path, image: np.ndarray, bit_depth: int = 8, compression: int = 6, **options: str) -> None:
+    """Write a PNG file (see :func:`encode_png`; ``options``: ``row_filter``, ``strategy``)."""
+    Path(path).write_bytes(encode_png(image, bit_depth, compression, **options))
 
 
 def read_png(path: str | Path) -> np.ndarray:
@@ -83,7 +121,7 @@ def read_png(path: str | Path) -> np.ndarray:
     Rows using the Average or Paeth filters (not written by :func:`write_png`) are decoded byte by byte,
     which is slow for large images.
     """
-    blob = Path(path).read_bytes()
+    blob = _read_image_file(path)
     if not blob.startswith(_PNG_SIGNATURE):
         raise FileFormatError(path, "not a PNG file", expected="PNG signature", found=repr(blob[:8]))
     pos, header, idat = 8, None, []
@@ -94,6 +132,8 @@ def read_png(path: str | Path) -> np.ndarray:
         if len(data) != length:
             raise FileFormatError(path, "truncated chunk", key=kind.decode("latin-1"))
         if kind == b"IHDR":
+            if length != 13:
+                raise FileFormatError(path, "bad IHDR chunk", key="IHDR", expected="13 bytes", found=str(length))
             header = struct.unpack(">IIBBBBB", data)
         elif kind == b"IDAT":
             idat.append(data)
@@ -107,20 +147,22 @@ def read_png(path: str | Path) -> np.ndarray:
         found = f"bit depth {depth}, colour type {color}, interlace {interlace}"
         raise FileFormatError(path, "unsupported PNG", expected="8/16-bit grey/RGB(A), not interlaced", found=found)
     c = _PNG_CHANNELS[color]
+    if w * h * c > MAX_IMAGE_VALUES:
+        raise FileFormatError(path, "image too large", expected=f"at most {MAX_IMAGE_VALUES} values", found=f"{w}x{h}")
     bpp = c * depth // 8
     stride = w * bpp
     try:
-        pixels = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
-    except zlib.error as exc:
-        raise FileFormatError(path, f"corrupt image data ({exc})") from None
-    if pixels.size != h * (stride + 1):
-        expected = str(h * (stride + 1))
-        raise FileFormatError(path, "wrong amount of image data", expected=expected, found=str(pixels.size))
+        pixels = np.frombuffer(_inflate(b"".join(idat), h * (stride + 1)), dtype=np.uint8)
+    except (zlib.error, ValueError) as exc:
+        raise FileFormatError(path, f"corrupt or wrong amount of image data ({exc})") from None
     rows = pixels.reshape(h, stride + 1)
     kinds = rows[:, 0]
     out = rows[:, 1:].copy()
     if np.all(kinds == 2):
         np.cumsum(out, axis=0, dtype=np.uint8, out=out)
+    elif np.all(kinds == 1):
+        pixels_of_rows = out.reshape(h, w, bpp)
+        np.cumsum(pixels_of_rows, axis=1, dtype=np.uint8, out=pixels_of_rows)
     elif np.any(kinds != 0):
         _unfilter_rows(out, kinds, bpp, path)
     pixels = out.view(">u2").astype(np.uint16) if depth == 16 else out
@@ -224,9 +266,7 @@ def _exr_zip(raw: bytes) -> bytes:
 
 
 def _exr_unzip(data: bytes, size: int) -> bytes:
-    delta = np.frombuffer(zlib.decompress(data), dtype=np.uint8).copy()
-    if delta.size != size:
-        raise ValueError(f"block decompresses to {delta.size} bytes, expected {size}")
+    delta = np.frombuffer(_inflate(data, size), dtype=np.uint8).copy()
     delta[1:] -= np.uint8(128)
     split = np.cumsum(delta, dtype=np.uint8)
     out = np.empty_like(split)
@@ -249,7 +289,16 @@ def write_exr(
 
 def read_exr(path: str | Path) -> dict[str, np.ndarray]:
     """Read a single-part scanline EXR (NONE/ZIPS/ZIP; HALF/FLOAT/UINT) -> {channel name: (H, W) array}."""
-    blob = Path(path).read_bytes()
+    blob = _read_image_file(path)
+    try:
+        return _parse_exr(path, blob)
+    except FileFormatError:
+        raise
+    except (IndexError, KeyError, ValueError, TypeError, struct.error, OverflowError) as exc:
+        raise FileFormatError(path, f"corrupt EXR ({type(exc).__name__}: {exc})") from None
+
+
+def _parse_exr(path: str | Path, blob: bytes) -> dict[str, np.ndarray]:
     if len(blob) < 8 or struct.unpack("<i", blob[:4])[0] != _EXR_MAGIC:
         raise FileFormatError(path, "not an OpenEXR file", expected="magic 20000630")
     if blob[5] & 0x1A:  # tiled, deep or multi-part flags (bits 9, 11, 12)
@@ -280,6 +329,8 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
         raise FileFormatError(path, "unsupported compression", key="compression", expected=expected, found=str(code))
     x0, y0, x1, y1 = struct.unpack("<iiii", attrs["dataWindow"])
     w, h = x1 - x0 + 1, y1 - y0 + 1
+    if w < 1 or h < 1 or w * h * max(len(channels), 1) > MAX_IMAGE_VALUES:
+        raise FileFormatError(path, "invalid or too large data window", key="dataWindow", found=f"{w}x{h}")
     lines = _EXR_LINES[code]
     n_blocks = -(-h // lines)
     offsets = struct.unpack(f"<{n_blocks}Q", blob[pos : pos + 8 * n_blocks])
@@ -287,6 +338,8 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
     out = {name: np.empty((h, w), dtype=dt.newbyteorder("=")) for name, dt in channels}
     for off in offsets:
         y, size = struct.unpack("<ii", blob[off : off + 8])
+        if not y0 <= y <= y1 or size < 0:
+            raise FileFormatError(path, "invalid scanline block", found=f"line {y}, {size} bytes")
         n_lines = min(lines, y1 - y + 1)
         data = blob[off + 8 : off + 8 + size]
         if size < n_lines * line.itemsize:

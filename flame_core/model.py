@@ -377,6 +377,11 @@ class FlameModel:
                     skinned += lids.reshape(-1, 3, self.n_vertices).transpose(1, 0, 2)
                 vertices[frames] = skinned.transpose(1, 2, 0)
 
+        with np.errstate(over="ignore", invalid="ignore"):  # one cheap pass: sums keep NaN/inf
+            finite = np.isfinite(vertices.sum()) and np.isfinite(joints.sum())
+        if not finite:
+            raise FlameError("the model gives non-finite vertices for these parameters "
+                             "(its arrays or the parameters are out of range)")
         landmarks = None
         if self.landmarks is not None:
             rows = contour_rows(rotations) if self.landmarks.has_contour else None

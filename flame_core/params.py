@@ -30,6 +30,13 @@ N_POSE_FEATURES = 9 * (N_JOINTS - 1)
 #: ``weights``: a fixed number of blend-shape weights (unitless).
 FieldKind = Literal["coefficients", "rotation", "vector", "weights"]
 
+#: Largest magnitude a parameter value may have, by field kind. Anything beyond is refused as
+#: absurd (a corrupt or hostile file) before it reaches the model, where it would give NaN or
+#: infinite vertices: coefficients are in standard deviations of the model's PCA (real values stay
+#: within about +-10); rotations are axis-angles in radians (a few turns at most); translations are
+#: in metres (100 km); weights (eyelids) are blend-shape weights like coefficients.
+LIMITS: dict[str, float] = {"coefficients": 1e3, "rotation": 1e3, "vector": 1e5, "weights": 1e3}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -69,8 +76,8 @@ class FlameParams:
     field without batch axes applies to every frame (typically ``shape``). ``None`` means zero.
     Coefficient fields may be shorter than the full model (zero-padded when used).
 
-    Raises :class:`ParamsError` (a ``ValueError``) for too many values, non-finite values or batch
-    axes that do not agree.
+    Raises :class:`ParamsError` (a ``ValueError``) for too many values, non-finite values, values
+    beyond :data:`LIMITS` or batch axes that do not agree.
     """
 
     shape: np.ndarray | None = None
@@ -232,5 +239,10 @@ def _as_field_array(field: Field, value: Any) -> np.ndarray:
         raise ParamsError(f"parameter {field.name!r} must have {field.size} values, got {size}")
     if not np.all(np.isfinite(array)):
         raise ParamsError(f"parameter {field.name!r} contains non-finite values (NaN or inf)")
+    limit = LIMITS[field.kind]
+    if array.size and float(np.abs(array).max()) > limit:
+        found = float(np.abs(array).max())
+        raise ParamsError(f"parameter {field.name!r} has a value of magnitude {found:g}, beyond the {limit:g} "
+                          f"allowed for {field.kind}")
     array.setflags(write=False)
     return array

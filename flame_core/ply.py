@@ -118,10 +118,13 @@ def read_ply(path: str | Path) -> dict[str, np.ndarray]:
     :class:`FileFormatError` naming the file for a bad or truncated header or body.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    from .io.files import open_regular
+
+    with open_regular(path, FileFormatError) as fh:
+        try:
+            data = fh.read()
+        except OSError as exc:
+            raise FileFormatError(path, f"cannot read the file ({exc.strerror or exc})") from None
     header, body_start = _split_header(path, data)
     fmt, elements = _parse_header(path, header)
     names = [name for name, _, _ in elements]
@@ -236,6 +239,8 @@ def _parse_header(path: Path, lines: list[str]) -> tuple[str, list[tuple[str, in
                 raise FileFormatError(
                     path, f"bad property line {number}", expected=f"a type among {sorted(set(PLY_TYPES))}", found=line
                 )
+            if [name for name, _ in props].count(props[-1][0]) > 1:
+                raise FileFormatError(path, f"property {props[-1][0]!r} repeated on line {number}", found=line)
         else:
             raise FileFormatError(path, f"unknown header keyword on line {number}", found=line)
     if fmt is None:

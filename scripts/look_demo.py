@@ -17,6 +17,7 @@ from PIL import Image
 
 from flame_core import FlameParams, demo_model
 from flame_core.demo import EXPRESSION_NAMES
+from flame_core.demo_parts.assemble import build_template
 
 VIEWS = {"front": 0.0, "three_quarter": 35.0, "profile": 90.0}
 
@@ -53,9 +54,11 @@ def poses(model) -> dict[str, FlameParams]:
 
 
 def colours(model) -> np.ndarray:
-    """Per-vertex RGBA: skin, lips, white eyeballs with a dark iris at the front pole."""
+    """Per-vertex RGBA: skin, lips, a dark mouth cavity, white eyeballs with a dark iris at the front pole."""
     rgba = np.tile([0.8, 0.62, 0.52, 1.0], (model.n_vertices, 1))
     masks = model.masks
+    cavity = build_template().skin.cavity
+    rgba[: len(cavity)][cavity] = [0.3, 0.08, 0.08, 1.0]
     rgba[masks.get("lips", [])] = [0.7, 0.35, 0.35, 1.0]
     for side in ("left_eyeball", "right_eyeball"):
         idx = masks.get(side, np.zeros(0, int))

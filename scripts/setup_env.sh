@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Create or reuse the project's Python environments under .venv/ (idempotent):
+#   bash scripts/setup_env.sh          all of them (what scripts/test.sh needs)
+#   bash scripts/setup_env.sh main     only .venv (what scripts/demo.sh needs)
 #   .venv                     Blender 5.0 (bpy 5.0.1, numpy 1.26): main environment, demo, tests
 #   .venv/envs/blender-4.2    Blender 4.2 LTS (bpy 4.2.23, numpy 1.26): tests
 #   .venv/envs/numpy2         plain Python with numpy 2.x: core tests, type check
@@ -7,6 +9,11 @@
 #                             found (python3.13 on PATH, $PYTHON313, or a pyenv install)
 # An environment is rebuilt only when its requirements file changed.
 set -euo pipefail
+which="${1:-all}"
+case "$which" in
+  main|all) ;;
+  *) echo "usage: bash scripts/setup_env.sh [main|all] (got '$which')" >&2; exit 2 ;;
+esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3.11}"
 command -v "$python" >/dev/null || python=python3
@@ -26,6 +33,7 @@ ensure_env() {  # ensure_env DIR REQUIREMENTS [PYTHON]
 }
 
 ensure_env .venv blender-5.0.txt
+[ "$which" = main ] && exit 0
 ensure_env .venv/envs/blender-4.2 blender-4.2.txt
 ensure_env .venv/envs/numpy2 numpy2.txt
 

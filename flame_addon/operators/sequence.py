@@ -22,7 +22,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ...flame_core import FIELDS, FlameError, FlameParams, FlameSequence, load_sequence, save_sequence
 from ...flame_core.channels import sequence_channels, used_count, varies
-from ...flame_core.sequence import has_cameras, head_motion, sequence_cameras
+from ...flame_core.sequence import FRAME_ID_KEY, has_cameras, head_motion, sequence_cameras
 from .. import animation, bridge, evaluate, heads, objects, offsets, param_channels
 from ..properties import resize_components
 from ..results import OperatorResult
@@ -195,6 +195,10 @@ def import_sequence(
         notes = [note] if note else []
         n = len(timed)
         frames = frame_start + np.arange(n, dtype=np.float64)
+        ids = timed.extras.get(FRAME_ID_KEY) if timed is seq else None
+        if ids is not None and ids.shape == (n,):  # a per-frame folder with gaps: each frame at its own number
+            frames = frame_start + (ids - ids[0]).astype(np.float64)
+            notes.append(f"frame numbers have gaps: {n} frames keyed over {int(ids[-1] - ids[0]) + 1} scene frames")
         params = timed.params
         _grow_counts(head, params, {c: getattr(full, f"n_{c}") for c in COEFFICIENT_NAMES}, notes)
         notes += _apply_offsets(head, seq)
@@ -213,7 +217,7 @@ def import_sequence(
         remove = [param_channels.value_key(settings, name, j) for name, j in constants]
         if cameras is not None:
             if timed is seq or source_times is None:
-                camera_frames = frame_start + np.arange(len(cameras), dtype=np.float64)
+                camera_frames = frames
             else:  # resampled: each tracked frame at its own time on the scene's frame grid
                 camera_frames = frame_start + (source_times - source_times[0]) * scene_fps(scene)
             camera = add_tracked_camera(context, head, cameras, camera_frames, f"{head.name} Camera")

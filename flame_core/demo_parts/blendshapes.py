@@ -11,16 +11,16 @@ from .surface import cast
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {
-    "head size": 0.008, "head width": 0.006, "head depth": 0.006, "face length": 0.005, "jaw width": 0.004,
-    "nose length": 0.003, "nose width": 0.0025, "cheek fullness": 0.003, "forehead slope": 0.003,
-    "chin projection": 0.003, "eye spacing": 0.002, "brow ridge": 0.0025, "lip fullness": 0.0015,
-    "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.0041,
+    "head size": 0.0045, "head width": 0.0027, "head depth": 0.0035, "face length": 0.004, "jaw width": 0.004,
+    "nose length": 0.003, "nose width": 0.002, "cheek fullness": 0.003, "forehead slope": 0.003,
+    "chin projection": 0.003, "eye spacing": 0.0015, "brow ridge": 0.0025, "lip fullness": 0.0015,
+    "ear size": 0.003, "neck thickness": 0.004, "skull height": 0.003,
 }
 #: The first shape components, in order of decreasing variance.
 SHAPE_NAMES: tuple[str, ...] = (
-    "head size", "head width", "head depth", "face length", "jaw width", "ear size", "neck thickness",
-    "skull height", "eye spacing", "cheek fullness", "forehead slope", "nose length", "chin projection",
-    "brow ridge", "nose width", "lip fullness",
+    "head size", "head depth", "head width", "face length", "jaw width", "ear size", "neck thickness",
+    "cheek fullness", "eye spacing", "skull height", "forehead slope", "nose length", "chin projection",
+    "brow ridge", "lip fullness", "nose width",
 )
 EXPRESSION_NAMES: tuple[str, ...] = (
     "smile", "mouth_open", "frown", "pucker", "lip_stretch", "upper_lip_raise", "lower_lip_depress",
@@ -28,6 +28,9 @@ EXPRESSION_NAMES: tuple[str, ...] = (
     "nose_wrinkle", "smile_left", "smile_right", "jaw_sideways", "lips_press", "mouth_sideways", "squint",
 )
 SEED = 20240917
+#: Neighbour-averaging passes over the blink move, and how far past the smoothed closed lid a blink of 1 goes.
+BLINK_SMOOTHING = 6
+BLINK_REACH = 1.0
 
 def _unit_x(p: np.ndarray) -> np.ndarray:
     return np.stack([p[:, 0], np.zeros(len(p)), np.zeros(len(p))], 1)
@@ -80,13 +83,13 @@ def expression_fields(p: np.ndarray, n: np.ndarray, reg: Regions, template: Temp
     blink_l, blink_r = blinks(template)
     return [
         smile,
-        lower_lip[:, None] * [0.0, -0.55, 0.05] + chin[:, None] * [0.0, -0.45, -0.05]
-        + upper_lip[:, None] * [0.0, 0.12, 0.0],
+        lower_lip[:, None] * [0.0, -0.45, 0.6] + chin[:, None] * [0.0, -0.45, -0.05]
+        + upper_lip[:, None] * [0.0, 0.06, -0.3],
         corners[:, None] * (side * [0.1, 0.0, 0.0] + [0.0, -0.6, 0.0]) + chin[:, None] * [0.0, 0.12, 0.05],
         lips[:, None] * (-side * [0.45, 0.0, 0.0] + [0.0, 0.0, 0.6]),
         corners[:, None] * (side * [0.7, 0.0, 0.0] + [0.0, 0.0, -0.3]),
-        upper_lip[:, None] * [0.0, 0.6, 0.25],
-        lower_lip[:, None] * [0.0, -0.6, 0.2],
+        upper_lip[:, None] * [0.0, 0.6, -0.5],
+        lower_lip[:, None] * [0.0, -0.6, 0.6],
         brows[:, None] * [0.0, 1.0, 0.1],
         brows[:, None] * (-side * [0.25, 0.0, 0.0] + [0.0, -0.7, 0.1]),
         inner_brows[:, None] * [0.0, 0.9, 0.0],
@@ -97,26 +100,46 @@ def expression_fields(p: np.ndarray, n: np.ndarray, reg: Regions, template: Temp
         + bump(p, [0.014, -0.014, 0.085], [0.008, 0.008, 0.012])[:, None] * [0.0, 0.5, 0.0],
         smile * left,
         smile * (1.0 - left),
-        (chin + lower_lip)[:, None] * [0.7, 0.0, 0.0],
-        upper_lip[:, None] * [0.0, -0.2, -0.2] + lower_lip[:, None] * [0.0, 0.25, -0.2],
+        chin[:, None] * [0.7, 0.0, 0.0] - lower_lip[:, None] * [0.3, 0.0, 0.0],
+        upper_lip[:, None] * [0.0, -0.2, 0.05] + lower_lip[:, None] * [0.0, 0.25, -0.35],
         lips[:, None] * [0.7, 0.0, 0.0],
-        bump(p, EYE_CENTRE + [0.0, -0.012, 0.012], [0.014, 0.007, 0.02])[:, None] * [0.0, 0.5, 0.15],
+        bump(p, EYE_CENTRE + [0.0, -0.013, 0.012], [0.016, 0.01, 0.02])[:, None] * [0.0, 0.5, 0.15],
     ]
 
 
 def blinks(template: Template) -> tuple[np.ndarray, np.ndarray]:
-    """Lids closing over the left and the right eye: the skin moved to where it lies with the eyes shut."""
+    """Lids closing over the left and the right eye: the skin moved to where it lies with the eyes shut.
+
+    The move along each vertex's ray is smoothed over the mesh, so that the lid margin stretches
+    rather than folds when the component is pushed past a full blink.
+    """
     skin = template.skin
     p = skin.vertices
-    mirrored = np.abs(p) * [1.0, 1.0, 1.0]
-    mirrored[:, 1:] = p[:, 1:]
+    mirrored = p.copy()
+    mirrored[:, 0] = np.abs(p[:, 0])
     near = (np.linalg.norm(mirrored - EYE_CENTRE, axis=1) < 0.03) & ~skin.lower_lip
     idx = np.nonzero(near)[0]
     t_closed = cast(skin.origins[idx], skin.directions[idx], eyes_open=False)
+    t_open = np.linalg.norm(p[idx] - skin.origins[idx], axis=1)
+    along = np.zeros(len(p))
+    along[idx] = t_closed - t_open
+    along = smooth(along, skin.faces, near, BLINK_SMOOTHING)
     delta = np.zeros((len(template.vertices), 3))
-    delta[idx] = skin.origins[idx] + t_closed[:, None] * skin.directions[idx] - p[idx]
+    delta[: len(p)] = (along * BLINK_REACH)[:, None] * skin.directions
     x = template.vertices[:, :1]
     return delta * (x > 0.0), delta * (x < 0.0)
+
+
+def smooth(values: np.ndarray, faces: np.ndarray, free: np.ndarray, iterations: int) -> np.ndarray:
+    """Values averaged with their mesh neighbours ``iterations`` times, only where ``free``."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    degree = np.bincount(edges[:, 0], minlength=len(values))
+    out = values.copy()
+    for _ in range(iterations):
+        mean = np.bincount(edges[:, 0], weights=out[edges[:, 1]], minlength=len(values)) / np.maximum(degree, 1)
+        out = np.where(free, 0.5 * out + 0.5 * mean, out)
+    return out
 
 
 def random_shape_fields(p: np.ndarray, n: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -173,6 +196,9 @@ def shapedirs(template: Template, reg: Regions, n_shape: int) -> np.ndarray:
     rest = random_shape_fields(p, reg.rays, n_shape - len(named), rng) * reg.skin[None, :, None]
     fields = attach_eyes(np.concatenate([named, rest]), template)
     k = len(named)
+    # Named components in order of decreasing variance: one that would exceed its predecessor is scaled down.
+    r = rms(fields[:k])
+    fields[:k] *= (np.minimum.accumulate(r / (0.99 ** np.arange(k))) * 0.99 ** np.arange(k) / r)[:, None, None]
     decay = np.linspace(1.0, (n_shape / k) ** -0.8, n_shape - k)
     fields[k:] *= (0.9 * rms(fields[:k]).min() * decay / rms(fields[k:]))[:, None, None]
     return np.ascontiguousarray(fields.transpose(1, 2, 0))

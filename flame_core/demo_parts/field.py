@@ -7,6 +7,8 @@ import numpy as np
 #: Eyeball centre of the subject's left eye (+X); the right eye mirrors it.
 EYE_CENTRE = np.array([0.0315, 0.027, 0.052])
 EYE_RADIUS = 0.0122
+#: How far beneath the eyeball's surface the skin lines the eye opening.
+LINING = 0.001
 #: Midline point of the mouth slit (where the lips meet).
 MOUTH = np.array([0.0, -0.044, 0.087])
 MOUTH_HALF_WIDTH = 0.025
@@ -14,6 +16,8 @@ MOUTH_HALF_WIDTH = 0.025
 NECK_Z = -0.012
 NECK_RADII = (0.05, 0.054)
 NECK_BOTTOM = -0.15
+#: Height of the ears' centres: they span from the brow line down to the nose base.
+EAR_Y = 0.012
 
 
 def ellipsoid(p: np.ndarray, centre: np.ndarray | list[float], radii: np.ndarray | list[float]) -> np.ndarray:
@@ -61,23 +65,31 @@ def mirror(p: np.ndarray) -> np.ndarray:
 def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     """Signed distance-like field of the head (negative inside) at points (..., 3).
 
-    With ``eyes_open`` the skin in front of the eyeballs is cut away in almond-shaped openings;
-    without, the lids cover the eyeballs.
+    With ``eyes_open`` the skin in front of the eyeballs is cut away in almond-shaped openings and
+    lines the eyeball just beneath its surface; without, the lids cover the eyeballs.
     """
     m = mirror(p)
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     eye = np.asarray(EYE_CENTRE, dtype=p.dtype)
     # Cranium, lower face and jaw, chin.
-    d = ellipsoid(p, [0.0, 0.036, -0.012], [0.077, 0.095, 0.094])
+    # The cranium narrows below the eyes, so that the cheekbones (bizygomatic) are narrower than the skull.
+    taper = p.copy()
+    taper[..., 0] *= 1.0 + 0.07 * np.clip((0.035 - y) / 0.05, 0.0, 1.0)
+    d = ellipsoid(taper, [0.0, 0.036, -0.012], [0.077, 0.095, 0.094])
     d = smin(d, ellipsoid(p, [0.0, -0.022, 0.012], [0.055, 0.056, 0.066]), 0.02)
     d = smin(d, tube(m, [0.048, -0.045, -0.014], [0.014, -0.074, 0.056], 0.011, 0.012), 0.018)
-    d = smin(d, ellipsoid(p, [0.0, -0.073, 0.062], [0.02, 0.017, 0.018]), 0.012)
+    d = smin(d, ellipsoid(p, [0.0, -0.075, 0.064], [0.022, 0.017, 0.02]), 0.012)
+    # The muzzle the lips sit on (maxilla and teeth), and full cheeks down to the jaw.
+    d = smin(d, ellipsoid(p, [0.0, -0.042, 0.058], [0.03, 0.028, 0.026]), 0.012)
+    d = smin(d, ellipsoid(m, [0.036, -0.028, 0.052], [0.022, 0.028, 0.024]), 0.015)
+    # The masseter over the jaw's ramus.
+    d = smin(d, ellipsoid(m, [0.048, -0.03, 0.02], [0.017, 0.032, 0.032]), 0.02)
     # Neck: an elliptic cylinder ending inside the head.
     neck = (np.hypot(x / NECK_RADII[0], (z - NECK_Z) / NECK_RADII[1]) - 1.0) * min(NECK_RADII)
     neck = smax(neck, y + 0.02, 0.02)
     d = smin(d, neck, 0.025)
     # Brow ridge and cheekbones.
-    d = smin(d, ellipsoid(m, [0.026, 0.047, 0.063], [0.03, 0.011, 0.016]), 0.012)
+    d = smin(d, ellipsoid(m, [0.026, 0.047, 0.062], [0.028, 0.009, 0.014]), 0.012)
     d = smin(d, ellipsoid(m, [0.044, 0.0, 0.045], [0.02, 0.016, 0.02]), 0.014)
     # Eye sockets, then the eyeball bulge the lids wrap around.
     d = smax(d, -ellipsoid(m, EYE_CENTRE + [0.0, 0.0, 0.024], [0.021, 0.014, 0.014]), 0.01)
@@ -85,17 +97,23 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     # Nose: bridge-to-tip tube, tip ball, wings (alae).
     d = smin(d, tube(p, [0.0, 0.03, 0.072], [0.0, -0.006, 0.1], 0.0055, 0.008), 0.01)
     d = smin(d, ellipsoid(p, [0.0, -0.009, 0.1], [0.0095, 0.0085, 0.0085]), 0.006)
-    d = smin(d, ellipsoid(m, [0.013, -0.015, 0.084], [0.0085, 0.0075, 0.008]), 0.006)
-    # Lips: upper and lower rolls, and the crease between them.
+    d = smin(d, ellipsoid(m, [0.0115, -0.015, 0.084], [0.0085, 0.007, 0.008]), 0.009)
+    # Lips: the upper lip's two rolls (the cupid's bow between them), the rounder lower lip, the crease between.
     d = smin(d, tube(m, [0.0, -0.0395, 0.0845], [0.022, -0.042, 0.076], 0.005, 0.003), 0.006)
-    d = smin(d, tube(m, [0.0, -0.049, 0.0835], [0.02, -0.0465, 0.075], 0.0056, 0.003), 0.006)
+    d = smin(d, ellipsoid(p, [0.0, -0.0488, 0.079], [0.021, 0.0058, 0.0092]), 0.006)
     crease = ellipsoid(p, [0.0, MOUTH[1], MOUTH[2] + 0.006], [MOUTH_HALF_WIDTH, 0.0016, 0.011])
     d = smax(d, -crease, 0.002)
     # Ears: a lump with a rim and a hollow.
-    ear = ellipsoid(m, [0.07, 0.004, -0.022], [0.014, 0.03, 0.017])
+    # Ears: a flattened lump whose rim (helix) stands round a shallow groove (scapha) and, below and in
+    # front of the ridge (antihelix) left between them, a deep bowl (concha) behind a small tragus.
+    ear = ellipsoid(m, [0.07, EAR_Y, -0.022], [0.014, 0.03, 0.017])
     d = smin(d, ear, 0.008)
-    d = smax(d, -ellipsoid(m, [0.0835, 0.0, -0.018], [0.007, 0.018, 0.009]), 0.004)
+    d = smax(d, -ellipsoid(m, [0.0862, EAR_Y + 0.005, -0.025], [0.0045, 0.021, 0.0105]), 0.003)
+    d = smax(d, -ellipsoid(m, [0.0835, EAR_Y - 0.01, -0.017], [0.0075, 0.011, 0.0072]), 0.003)
+    d = smin(d, ellipsoid(m, [0.0765, EAR_Y - 0.011, -0.0075], [0.0035, 0.0045, 0.003]), 0.003)
     if eyes_open:
-        almond = ellipsoid(m, EYE_CENTRE + [-0.0005, 0.0005, 0.005], [0.0125, 0.0062, 0.03])
+        almond = ellipsoid(m, EYE_CENTRE + [-0.0005, 0.0005, 0.012], [0.0118, 0.0062, 0.014])
         d = smax(d, -almond, 0.0015)
+        # Inside the opening the skin lines the eyeball just beneath its surface (hidden by it).
+        d = smin(d, np.sqrt(((m - eye) ** 2).sum(-1)) - (EYE_RADIUS - LINING), 0.0008)
     return d

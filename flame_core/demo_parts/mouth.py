@@ -61,7 +61,7 @@ def build_cavity(points: np.ndarray, loop: np.ndarray, first: int) -> Cavity:
     corner_y = 0.5 * (p[1, 1] + p[n, 1])  # the corners slide to the height of the lip edges
     y_line = np.where(side == 0.0, p[:, 1] + (corner_y - p[:, 1]) * np.minimum(1.0, 1.5 * t), p[:, 1])
     rings = np.empty((RINGS, m, 3))
-    rings[..., 0] = p[:, 0] * (1.0 - TAPER * t**0.7)
+    rings[..., 0] = p[:, 0] * (1.0 - TAPER * t**0.5)
     rings[..., 1] = y_line + side * HEIGHT * profile * opening
     rings[..., 2] = p[:, 2] - DEPTH * t
     # Quad strips between consecutive loops (the slit loop first), then the end.

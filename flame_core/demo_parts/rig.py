@@ -30,8 +30,8 @@ def j_regressor(template: Template, reg: Regions) -> np.ndarray:
 
 def jaw_weight(p: np.ndarray, reg: Regions, jaw: np.ndarray) -> np.ndarray:
     """How much each vertex follows the jaw: below the mouth line, fading behind the hinge and down the throat."""
-    behind = smoothstep((p[:, 2] - jaw[2] + 0.004) / 0.03)
-    throat = 1.0 - smoothstep((mouth_angle(p) - np.radians(50.0)) / np.radians(28.0))
+    behind = smoothstep((p[:, 2] - jaw[2] + 0.015) / 0.06)
+    throat = 1.0 - smoothstep((mouth_angle(p) - np.radians(35.0)) / np.radians(75.0))
     return reg.below_mouth * behind * throat * reg.skin
 
 

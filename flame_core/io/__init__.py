@@ -4,7 +4,9 @@ One module per format: :mod:`.pkl` (official pickles, through the restricted unp
 :mod:`.safe_pickle`), :mod:`.npz`, :mod:`.safetensors_io`, :mod:`.npy_folder`; plus :mod:`.obj` /
 :mod:`.uvs` (UV layouts), :mod:`.masks`, :mod:`.eyelids` and :mod:`.landmark_files`; :mod:`.torch_files` reads
 what ``torch.save`` writes (and torch tensors inside pickles) without torch. :mod:`.layout` maps each
-format's arrays to a :class:`~flame_core.FlameModel` and back.
+format's arrays to a :class:`~flame_core.FlameModel` and back. Every reader opens files through
+:mod:`.files` (regular files only, size caps) and rebuilds arrays through :mod:`.safe_arrays`
+(plain dtypes, sizes checked against the bytes present).
 """
 
 from .eyelids import load_eyelids

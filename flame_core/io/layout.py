@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FlameError, ModelFileError
+from ..errors import FileFormatError, FlameError, ModelFileError
 from ..landmarks import LandmarkEmbedding
 from ..model import FlameModel
 from ..params import N_EXPRESSION, N_POSE_FEATURES, N_SHAPE
+from .files import open_regular
 from .safe_pickle import to_array
 
 #: Names the writers use (the npy-folder layout) and the other names readers accept.
@@ -47,22 +48,36 @@ _READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, 
 
 
 @contextmanager
-def guard(path: str | Path | None, key: str | None = None, what: str = "cannot read") -> Iterator[None]:
-    """Turn any exception raised while reading ``key`` of ``path`` into a :class:`ModelFileError`."""
+def guard(
+    path: str | Path | None, key: str | None = None, what: str = "cannot read",
+    error: type[FileFormatError] = ModelFileError,
+) -> Iterator[None]:
+    """Turn any exception raised while reading ``key`` of ``path`` into ``error`` (a :class:`ModelFileError`).
+
+    Exhausted memory and too deep recursion are reported as such: the file asked for more than it holds.
+    """
     try:
         yield
     except FlameError:
         raise
-    except _READ_ERRORS as exc:
-        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise ModelFileError(path, f"{what} ({detail})", key=key) from None
+    except (MemoryError, RecursionError) as exc:
+        reason = "out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
+        raise error(path, f"{what} ({type(exc).__name__}: {reason})", key=key) from None
     except Exception as exc:
-        raise ModelFileError(path, f"{what} ({type(exc).__name__}: {exc})", key=key) from None
+        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        if not isinstance(exc, _READ_ERRORS):
+            detail = f"{type(exc).__name__}: {detail}"
+        raise error(path, f"{what} ({_clip(detail)})", key=key) from None
+
+
+def _clip(text: str, most: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def read_head(path: str | Path, size: int = 16) -> bytes:
-    """The first ``size`` bytes of a file (to tell its container); unreadable or empty files raise."""
-    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
+    """The first ``size`` bytes of a regular file (to tell its container); unreadable or empty files raise."""
+    with open_regular(path) as fh, guard(path, None, "cannot read the file"):
         head = fh.read(size)
     if not head:
         raise ModelFileError(path, "empty file")

@@ -12,6 +12,7 @@ with the restricted unpickler instead of ``allow_pickle`` (torch tensors inside 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ import numpy as np
 
 from ..errors import ModelFileError
 from . import torch_files
+from .files import MAX_JSON_BYTES, MAX_MEMBER_BYTES, inside, open_regular, read_limited
 from .layout import guard
+from .npz import parse_metadata
+from .safe_arrays import read_npy_stream
 
 METADATA_FILE = "metadata.json"
 
@@ -30,18 +34,14 @@ def read_npy(path: str | Path) -> Any:
 
     A 0-d object array is returned as the object it holds.
     """
-    with guard(path, None, "not a readable .npy file"), open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise ModelFileError(path, "unsupported .npy format version", expected="1.0 or 2.0", found=str(version))
-        if not dtype.hasobject:
-            fh.seek(0)
-            return np.lib.format.read_array(fh, allow_pickle=False)
-        payload = fh.read()
+    with open_regular(path) as fh, guard(path, None, "not a readable .npy file"):
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_MEMBER_BYTES:
+            raise ModelFileError(path, "too large", expected=f"at most {MAX_MEMBER_BYTES} bytes", found=f"{size}")
+        array, shape, payload = read_npy_stream(fh, size, (path, None))
+    if array is not None:
+        return array
+    assert payload is not None
     value = torch_files.loads(payload, path)
     if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
         return value.item()
@@ -52,23 +52,31 @@ def read_npy(path: str | Path) -> Any:
 
 
 def read_folder(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """All arrays of a folder (keys are relative paths without ``.npy``) and its metadata."""
+    """All arrays of a folder (keys are relative paths without ``.npy``) and its metadata.
+
+    Every member must be a regular file inside the folder (links leading out of it are refused);
+    object (pickled) arrays are refused.
+    """
     folder = Path(path)
     if not folder.is_dir():
         raise ModelFileError(path, "not a folder")
     arrays: dict[str, np.ndarray] = {}
     for file in sorted(folder.rglob("*.npy")):
         key = file.relative_to(folder).with_suffix("").as_posix()
-        with guard(file, key, "not a readable .npy file"):
-            arrays[key] = np.load(file, allow_pickle=False)
+        inside(folder, file)
+        with open_regular(file) as fh, guard(file, key, "not a readable .npy file"):
+            array, _, _ = read_npy_stream(fh, os.fstat(fh.fileno()).st_size, (file, key))
+        if array is None:
+            raise ModelFileError(file, "holds pickled Python objects, which are not read in a model folder", key=key,
+                                 expected="a numeric array")
+        arrays[key] = array
     meta: dict[str, str] = {}
     meta_file = folder / METADATA_FILE
-    if meta_file.exists():
+    if meta_file.exists() or meta_file.is_symlink():
+        inside(folder, meta_file)
+        text = read_limited(meta_file, MAX_JSON_BYTES, "metadata")
         with guard(meta_file, None, "unreadable metadata"):
-            loaded = json.loads(meta_file.read_text(encoding="utf-8"))
-            if not isinstance(loaded, dict):
-                raise ValueError("not a JSON object")
-            meta = {str(k): str(v) for k, v in loaded.items()}
+            meta = parse_metadata(text.decode("utf-8"))
     if not arrays:
         raise ModelFileError(path, "no .npy files in the folder", expected="v_template.npy, faces.npy, ...")
     return arrays, meta

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
-from .layout import guard
+from .files import MAX_TEXT_BYTES, read_limited
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _VT = re.compile(rf"^vt[ \t]+({_NUM})[ \t]+({_NUM})", re.MULTILINE)
@@ -16,6 +16,10 @@ _V = re.compile(rf"^v[ \t]+{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}", re.MULTILINE)
 _CORNER = r"(-?\d+)/(-?\d+)(?:/-?\d*)?"
 _F = re.compile(rf"^f[ \t]+{_CORNER}[ \t]+{_CORNER}[ \t]+{_CORNER}[ \t]*\r?$", re.MULTILINE)
 _ANY_F = re.compile(r"^f[ \t]", re.MULTILINE)
+_ANY_VT = re.compile(r"^vt[ \t]", re.MULTILINE)
+_VT_LINE = re.compile(rf"^vt[ \t]+{_NUM}[ \t]+{_NUM}(?:[ \t]+{_NUM})?[ \t]*\r?$", re.MULTILINE)
+#: OBJ indices beyond this are refused (they could not index a list held in a file of MAX_TEXT_BYTES).
+_MAX_INDEX = 1 << 31
 
 
 def read_obj_uvs(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -23,12 +27,18 @@ def read_obj_uvs(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
     Every face must be a triangle with vertex/UV indices (``f 1/1 2/2 3/3`` or ``f 1/1/1 ...``).
     """
-    with guard(path, None, "cannot read the file"):
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    data = read_limited(path, MAX_TEXT_BYTES, "an OBJ file")
+    text = data.decode("utf-8", errors="replace")
     if not text.strip():
         raise ModelFileError(path, "empty file")
     n_vertices = len(_V.findall(text))
     uv_rows = _VT.findall(text)
+    n_vt_lines = len(_ANY_VT.findall(text))
+    if len(_VT_LINE.findall(text)) != n_vt_lines:
+        bad = next(m for m in _ANY_VT.finditer(text) if not _VT_LINE.match(text, m.start()))
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ModelFileError(path, f"unreadable UV coordinate on line {line}", key="vt", expected="'vt u v [w]'",
+                             found=repr(text[bad.start() : bad.start() + 60].splitlines()[0]))
     face_rows = _F.findall(text)
     n_face_lines = len(_ANY_F.findall(text))
     if not uv_rows:
@@ -41,7 +51,12 @@ def read_obj_uvs(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             expected="'f v/vt v/vt v/vt' lines", found=f"{len(face_rows)} of {n_face_lines} face lines readable",
         )
     uv = np.array(uv_rows, dtype=np.float64)
-    corners = np.array(face_rows, dtype=np.int64).reshape(-1, 3, 2)
+    longest = max((n for row in face_rows for n in row), key=len)
+    if len(longest) > 11 or abs(int(longest)) >= _MAX_INDEX:
+        raise ModelFileError(path, "index out of range", key="f", expected=f"below {_MAX_INDEX}",
+                             found=longest if len(longest) <= 20 else f"a {len(longest)}-digit number")
+    numbers = [int(n) for row in face_rows for n in row]
+    corners = np.array(numbers, dtype=np.int64).reshape(-1, 3, 2)
     faces = _zero_based(corners[:, :, 0], n_vertices)
     uv_faces = _zero_based(corners[:, :, 1], len(uv))
     for key, idx, n in (("f", faces, n_vertices), ("f/vt", uv_faces, len(uv))):

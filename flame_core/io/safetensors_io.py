@@ -12,6 +12,8 @@ at random); the files are read by the package like any other.
 from __future__ import annotations
 
 import json
+import math
+import os
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFileError
-from .layout import guard
+from .files import check_regular, open_regular
+from .layout import guard, read_head
+from .safe_arrays import MAX_NDIM, checked_shape
 
 DTYPES: dict[str, str] = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
@@ -30,7 +34,8 @@ _CODES = {np.dtype(v): k for k, v in DTYPES.items()}
 #: Tensors are stored by descending rank of their dtype, then by name, as the reference writer does.
 _RANK = {code: i for i, code in enumerate(("BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "F64",
                                           "I64", "U64"))}
-MAX_HEADER = 100_000_000
+#: Largest header read (a FLAME model's is a few kB; the reference library allows 100 MB).
+MAX_HEADER = 16 << 20
 
 
 def library() -> Any | None:
@@ -50,42 +55,65 @@ def read_safetensors(path: str | Path, backend: str = "auto") -> tuple[dict[str,
     lib = library() if backend in ("auto", "library") else None
     if backend == "library" and lib is None:
         raise ModelFileError(path, "the safetensors package is not installed (pip install safetensors)")
+    size = check_regular(path)
     if lib is not None:
         from safetensors import safe_open
+
+        if size >= 8:  # the library's own header check allows 100 MB of JSON
+            _parse_header(read_head(path, 8), path, size)
 
         with guard(path, None, "not a readable safetensors file"), safe_open(str(path), framework="numpy") as fh:
             meta = fh.metadata() or {}
             return {key: fh.get_tensor(key) for key in fh.keys()}, dict(meta)  # noqa: SIM118 - not a dict
     data = _read_bytes(path)
-    header, data_start = _parse_header(data, path)
+    header, data_start = _parse_header(data, path, len(data))
     raw_meta = header.pop("__metadata__", None) or {}
     if not isinstance(raw_meta, dict):
         raise ModelFileError(path, "invalid header", key="__metadata__", expected="a JSON object of text")
-    meta = {str(k): str(v) for k, v in raw_meta.items()}
+    with guard(path, "__metadata__", "invalid header"):
+        meta = {str(k): str(v) for k, v in raw_meta.items()}
     return _tensors(header, data, data_start, path), meta
 
 
 def _read_bytes(path: str | Path) -> bytearray:
-    with guard(path, None, "cannot read the file"), open(path, "rb") as fh:
-        size = fh.seek(0, 2)
-        fh.seek(0)
+    with open_regular(path) as fh, guard(path, None, "cannot read the file"):
+        size = os.fstat(fh.fileno()).st_size
         data = bytearray(size)
-        fh.readinto(data)
+        if fh.readinto(data) != size:  # type: ignore[attr-defined]
+            raise ModelFileError(path, "the file changed while it was read")
     return data
 
 
-def _parse_header(data: bytearray, path: str | Path) -> tuple[dict[str, Any], int]:
+def _parse_header(data: bytes | bytearray, path: str | Path, file_size: int) -> tuple[dict[str, Any], int]:
     if len(data) < 8:
         raise ModelFileError(path, "not a safetensors file (shorter than its 8-byte header length)")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER or 8 + n > len(data):
-        raise ModelFileError(path, "not a safetensors file (header length beyond the end of the file)",
-                             found=f"{n} bytes of header in a {len(data)}-byte file")
+    if n > MAX_HEADER or 8 + n > file_size:
+        raise ModelFileError(path, "not a safetensors file (header too long or beyond the end of the file)",
+                             expected=f"at most {MAX_HEADER} bytes", found=f"{n} bytes in a {file_size}-byte file")
+    if len(data) < 8 + n:
+        return {}, 8 + n
     with guard(path, None, "not a safetensors file (header is not JSON)"):
-        header = json.loads(bytes(data[8 : 8 + n]).decode("utf-8"))
+        header = json.loads(bytes(data[8 : 8 + n]).decode("utf-8"), parse_int=_small_int)
     if not isinstance(header, dict):
         raise ModelFileError(path, "not a safetensors file (header is not a JSON object)")
     return header, 8 + n
+
+
+def _small_int(text: str) -> int:
+    """JSON integers of up to 20 digits (offsets and sizes fit in 64 bits)."""
+    if len(text) > 20:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _ints(value: Any, count: int | None = None) -> tuple[int, ...]:
+    """A JSON list of non-negative integers below 2**63 (no bools, no floats)."""
+    if not isinstance(value, list) or (count is not None and len(value) != count) or len(value) > MAX_NDIM:
+        raise ValueError(f"expected a list of {count or 'up to 32'} integers")
+    if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**63 for v in value):
+        raise ValueError("expected non-negative integers below 2**63")
+    return tuple(value)
 
 
 def _tensors(header: Mapping[str, Any], data: bytearray, start: int, path: str | Path) -> dict[str, np.ndarray]:
@@ -95,13 +123,13 @@ def _tensors(header: Mapping[str, Any], data: bytearray, start: int, path: str |
     for key, info in header.items():
         try:
             dtype = np.dtype(DTYPES[info["dtype"]])
-            shape = tuple(int(s) for s in info["shape"])
-            begin, end = (int(o) for o in info["data_offsets"])
+            shape = checked_shape(_ints(info["shape"]), (path, key))
+            begin, end = _ints(info["data_offsets"], 2)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(path, f"invalid tensor entry ({type(exc).__name__}: {exc})", key=key,
                                  expected=f"dtype in {sorted(DTYPES)}, shape, data_offsets") from None
-        count = int(np.prod(shape, dtype=np.int64))
-        if min(shape, default=0) < 0 or not 0 <= begin <= end <= size or end - begin != count * dtype.itemsize:
+        count = math.prod(shape)
+        if not 0 <= begin <= end <= size or end - begin != count * dtype.itemsize:
             raise ModelFileError(path, "tensor data out of bounds or of the wrong size", key=key,
                                  expected=f"{count * dtype.itemsize} bytes within {size}", found=f"{begin}..{end}")
         out[key] = np.frombuffer(data, dtype=dtype, count=count, offset=start + begin).reshape(shape)

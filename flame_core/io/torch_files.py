@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import FlameError, ModelFileError, UnsafePickleError
 from . import safe_pickle
+from .files import MAX_MEMBER_BYTES, read_limited
 
 #: ``torch.serialization.MAGIC_NUMBER`` and ``PROTOCOL_VERSION`` of the legacy stream.
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
@@ -527,12 +528,12 @@ def loads(data: bytes, path: str | Path | None) -> Any:
 
 
 def load(path: str | Path) -> Any:
-    """The object ``torch.save`` wrote to ``path`` (tensors as numpy arrays), read without torch."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ModelFileError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    return loads(data, path)
+    """The object ``torch.save`` wrote to ``path`` (tensors as numpy arrays), read without torch.
+
+    Only a regular file is read (a FIFO or device is refused without blocking), of at most
+    :data:`~flame_core.io.files.MAX_MEMBER_BYTES`.
+    """
+    return loads(read_limited(path, MAX_MEMBER_BYTES, "a torch file"), path)
 
 
 def _is_int(value: Any) -> bool:

@@ -7,6 +7,7 @@
 """
 
 from ..errors import SequenceFileError
+from ._format import FRAME_ID_KEY
 from .cameras import has_cameras, head_motion, sequence_cameras, view_camera
 from .core import FlameSequence
 from .files import FORMATS, detect_format, load_sequence, save_sequence
@@ -15,6 +16,7 @@ from .vhap import vhap_keys
 
 __all__ = [
     "FORMATS",
+    "FRAME_ID_KEY",
     "FlameSequence",
     "SequenceFileError",
     "axis_angle_to_quaternion",

@@ -17,6 +17,8 @@ from .core import FlameSequence
 #: Keys every npz reader understands besides the parameters.
 FPS_KEY = "fps"
 TIMESTAMPS_KEY = "timestamps"
+#: Extra holding the frame numbers of a per-frame folder whose numbers have gaps (0, 1, 5, 9).
+FRAME_ID_KEY = "frame_id"
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,14 @@ def build(fmt: Format, raw: RawData, fps: float | None = None) -> FlameSequence:
         if not (math.isfinite(rate) and rate > 0.0):
             raise SequenceFileError(raw.path, f"fps must be a positive number, got {fps!r}")
     extras = {k: np.asarray(v) for k, v in rest.items()}
+    numbers = raw.frame_numbers
+    if numbers is not None and len(numbers) == frames and np.any(np.diff(numbers) != 1):
+        # Frames keep their own numbers: as an extra, and as times when the rate is known.
+        extras.setdefault(FRAME_ID_KEY, numbers)
+        if timestamps is None and rate is not None:
+            timestamps = numbers / rate
     if raw.stacked is not None:
-        frame_keys = frozenset(k for k in raw.stacked if k in extras)
+        frame_keys = frozenset(k for k in (*raw.stacked, FRAME_ID_KEY) if k in extras)
     else:
         frame_keys = frozenset(
             k for k, v in extras.items() if k not in fmt.static and v.ndim >= 1 and v.shape[0] == frames

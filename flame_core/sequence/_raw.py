@@ -10,10 +10,9 @@ file by file in natural (numeric) order and stacked.
 from __future__ import annotations
 
 import json
+import os
 import re
-import zipfile
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError, SequenceFileError
+from ..io.files import MAX_JSON_BYTES, check_regular, open_regular, read_limited
+from ..io.layout import guard
+from ..io.npz import NpzArchive
+from ..io.safe_arrays import read_npy_stream
+from ..io.torch_files import is_torch_bytes, loads
 
 #: File suffixes that can hold one frame in a per-frame folder.
 FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle", ".pt", ".pth", ".tar", ".frame")
@@ -28,6 +32,13 @@ FRAME_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle", ".pt", ".pth", ".tar", ".fr
 MAX_NESTING = 8
 #: Per-frame arrays larger than this many values (images, dense maps) are listed in ``skipped``, not stacked.
 MAX_FRAME_EXTRA_VALUES = 1 << 17
+#: Largest member of a sequence file read (512 MiB, e.g. 8,000 frames of VHAP dynamic offsets in float32);
+#: larger members are refused when they hold parameters.
+MAX_MEMBER_BYTES = 512 << 20
+#: Largest extra member read (64 MiB) other than the per-vertex offsets of :data:`LARGE_EXTRAS`; larger
+#: ones are listed in ``skipped`` without being read.
+MAX_EXTRA_BYTES = 64 << 20
+LARGE_EXTRAS = frozenset({"dynamic_offset", "static_offset"})
 
 
 @dataclass
@@ -44,14 +55,17 @@ class RawData:
     frames: list[Path] = field(default_factory=list)
     #: Stacked keys whose per-frame value had a leading axis of 1 (concatenated, not stacked).
     leading_one: frozenset[str] = frozenset()
+    #: Frame numbers of a per-frame folder whose file names are numbers (``None`` otherwise).
+    frame_numbers: np.ndarray | None = None
 
 
 def sniff(path: Path) -> str:
-    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'torch'``, ``'empty'`` or ``'unknown'`` from the head."""
-    from ..io.torch_files import is_torch_bytes
+    """``'npz'``, ``'npy'``, ``'json'``, ``'pickle'``, ``'torch'``, ``'empty'`` or ``'unknown'`` from the head.
 
-    with open(path, "rb") as f:
-        head = f.read(512)
+    Only regular files are opened (a FIFO or device is refused without blocking).
+    """
+    with open_regular(path, SequenceFileError) as f:
+        head = _read(f, path, 512)
     if not head:
         return "empty"
     if is_torch_bytes(head):
@@ -68,10 +82,15 @@ def sniff(path: Path) -> str:
     return "unknown"
 
 
-def _unpickle(path: Path, payload: bytes) -> Any:
-    """Unpickle with the restricted unpickler (numpy arrays, torch tensors and plain containers only)."""
-    from ..io.torch_files import loads
+def _read(f: Any, path: Path, size: int = -1) -> bytes:
+    try:
+        return f.read(size)  # type: ignore[no-any-return]
+    except OSError as exc:
+        raise SequenceFileError(path, f"cannot read the file ({exc.strerror or exc})") from None
 
+
+def _unpickle(path: Path, payload: bytes) -> Any:
+    """Unpickle with the restricted unpickler (numpy arrays, dtypes, torch tensors and plain containers only)."""
     try:
         return loads(payload, path)
     except FileFormatError as exc:  # the allow-list refused a global, or the stream is broken
@@ -84,57 +103,49 @@ def _corrupt(path: Path, what: str, exc: BaseException) -> SequenceFileError:
     return SequenceFileError(path, f"not a readable {what} file (empty, truncated or corrupt): {exc}")
 
 
-def read_npz(path: Path, keys: Callable[[str], bool] | None = None) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Arrays of an ``.npz`` (all, or those ``keys`` accepts); keys holding pickled objects go to ``skipped``."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _corrupt(path, "npz", exc) from None
+def read_npz(
+    path: Path, keys: Callable[[str], bool] | None = None, wanted: Collection[str] = (),
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Arrays of an ``.npz`` (all, or those ``keys`` accepts), read member by member.
+
+    Keys holding pickled objects, and members other than ``wanted`` larger than
+    :data:`MAX_EXTRA_BYTES` (:data:`MAX_MEMBER_BYTES` for :data:`LARGE_EXTRAS`), go to ``skipped``
+    without being read; a ``wanted`` member larger than :data:`MAX_MEMBER_BYTES` is an error.
+    """
     arrays: dict[str, np.ndarray] = {}
     skipped: list[str] = []
-    with archive:
+    with NpzArchive(path, SequenceFileError) as archive:
         for key in archive.files:
             if keys is not None and not keys(key):
                 continue
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:
-                if "pickle" in str(exc):
-                    skipped.append(key)
-                    continue
-                raise _corrupt(path, "npz", exc) from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise _corrupt(path, "npz", exc) from None
+            extra_limit = MAX_MEMBER_BYTES if key in LARGE_EXTRAS else MAX_EXTRA_BYTES
+            if key not in wanted and archive.size(key) > extra_limit:
+                skipped.append(key)
+                continue
+            array = archive.read(key, pickled="skip", limit=MAX_MEMBER_BYTES)
+            if array is None:
+                skipped.append(key)
+            else:
+                arrays[key] = array
     return arrays, skipped
 
 
 def npz_keys(path: Path) -> list[str]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return list(archive.files)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _corrupt(path, "npz", exc) from None
+    """The member names of an ``.npz`` (from its zip directory; nothing is decompressed)."""
+    with NpzArchive(path, SequenceFileError) as archive:
+        return list(archive.files)
 
 
 def read_npy(path: Path) -> Any:
     """A plain array, or (through the restricted unpickler) the dict a pickled ``.npy`` holds."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" not in str(exc):
-            raise _corrupt(path, "npy", exc) from None
-    except (OSError, EOFError) as exc:
-        raise _corrupt(path, "npy", exc) from None
-    with open(path, "rb") as f:  # an object array: header, then a pickle stream
-        try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                np.lib.format.read_array_header_1_0(f)
-            else:
-                np.lib.format.read_array_header_2_0(f)
-        except ValueError as exc:
-            raise _corrupt(path, "npy", exc) from None
-        payload = f.read()
+    with open_regular(path, SequenceFileError) as f, guard(path, None, "not a readable .npy file", SequenceFileError):
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_MEMBER_BYTES:
+            raise SequenceFileError(path, "too large", expected=f"at most {MAX_MEMBER_BYTES} bytes", found=str(size))
+        array, _, payload = read_npy_stream(f, size, (path, None), error=SequenceFileError)
+    if array is not None:
+        return array
+    assert payload is not None
     value = _unpickle(path, payload)
     if isinstance(value, np.ndarray) and value.dtype == object and value.shape == ():
         value = value.item()
@@ -142,11 +153,26 @@ def read_npy(path: Path) -> Any:
 
 
 def read_json(path: Path) -> Any:
+    """A JSON document of at most :data:`MAX_JSON_BYTES` (integers of at most 100 digits, nesting limited)."""
+    data = read_limited(path, MAX_JSON_BYTES, "a JSON sequence", SequenceFileError)
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(data.decode("utf-8-sig"), parse_int=_small_int, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise _corrupt(path, "JSON", exc) from None
+    except RecursionError:
+        raise SequenceFileError(path, "not a readable JSON file: nested too deeply") from None
+    except MemoryError:
+        raise SequenceFileError(path, "not a readable JSON file: out of memory") from None
+
+
+def _small_int(text: str) -> int:
+    if len(text) > 100:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_dict_file(path: Path, kind: str | None = None) -> tuple[Mapping[str, Any], list[str]]:
@@ -167,8 +193,7 @@ def read_dict_file(path: Path, kind: str | None = None) -> tuple[Mapping[str, An
             found=f"an array of shape {np.shape(value)}",
         )
     if kind in ("pickle", "torch"):
-        with open(path, "rb") as f:
-            value = _unpickle(path, f.read())
+        value = _unpickle(path, read_limited(path, MAX_MEMBER_BYTES, "a pickle or torch file", SequenceFileError))
         if isinstance(value, Mapping):
             return flatten(path, value), []
         raise SequenceFileError(path, "the file does not hold a dict of arrays", found=type(value).__name__)
@@ -200,7 +225,9 @@ def natural_key(name: str) -> tuple[Any, ...]:
 
 def frame_files(folder: Path) -> list[Path]:
     """The per-frame files of a folder in frame order (numeric stems first choice, one suffix)."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
+    files = [p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and not p.is_dir()]
+    for p in files:
+        check_regular(p, SequenceFileError)  # a FIFO or device among the frames is refused, never opened
     if not files:
         return []
     numeric = [p for p in files if p.stem.isdigit()]
@@ -248,8 +275,10 @@ def stack_frames(
     format). A ``(1, ...)`` value per frame is concatenated (no extra axis); a value equal in every frame
     and not a FLAME parameter is kept once; large arrays (images) are listed in ``skipped``.
     """
-    first, skipped = _frame_reader(frames[0])(None)
-    first = {k: np.asarray(v) for k, v in first.items() if _is_array_like(v)}
+    read, skipped = _frame_reader(frames[0])(None)
+    converted = {k: _as_array(v) for k, v in read.items() if _is_array_like(v)}
+    skipped = [*skipped, *(k for k, v in converted.items() if v is None)]
+    first = {k: v for k, v in converted.items() if v is not None}
     keys = wanted(first)
     big = sorted(k for k in first if k not in keys or _too_big(first[k]))
     keys = {k for k in keys if k in first and not _too_big(first[k])}
@@ -262,7 +291,9 @@ def stack_frames(
         for key in keys:
             if key not in values:
                 raise SequenceFileError(path, f"frame file lacks key {key!r} that {frames[0].name} has", key=key)
-            value = np.asarray(values[key])
+            value = _as_array(values[key])
+            if value is None or value.dtype.kind not in "biufSU":
+                raise SequenceFileError(path, "not an array of numbers", key=key)
             if value.shape != first[key].shape:
                 raise SequenceFileError(
                     path,
@@ -281,7 +312,19 @@ def stack_frames(
             leading_one.add(key)
         else:
             arrays[key] = np.stack(column)
-    return RawData(folder, arrays, frozenset(arrays), skipped, kind, frames, frozenset(leading_one))
+    stems = [p.stem for p in frames]
+    numeric = all(t.isdigit() and len(t) < 16 for t in stems)
+    numbers = np.array([int(t) for t in stems], dtype=np.int64) if numeric else None
+    return RawData(folder, arrays, frozenset(arrays), skipped, kind, frames, frozenset(leading_one), numbers)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """``value`` as an array of numbers or text (None for lists that are not, or hold huge ints)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    return array if array.dtype.kind in "biufSU" else None
 
 
 def _is_array_like(value: Any) -> bool:

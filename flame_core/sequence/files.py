@@ -10,9 +10,21 @@ from typing import Any
 import numpy as np
 
 from ..errors import FlameError, SequenceFileError
+from ..io.files import open_regular
 from . import deca, imavatar, metrical, oxigaf, smirk, tracker, vhap
 from ._format import FPS_KEY, TIMESTAMPS_KEY, Format, build, describe_keys
-from ._raw import RawData, frame_dirs, frame_files, npy_folder, read_dict_file, read_json, read_npz, sniff, stack_frames
+from ._raw import (
+    RawData,
+    frame_dirs,
+    frame_files,
+    npy_folder,
+    npz_keys,
+    read_dict_file,
+    read_json,
+    read_npz,
+    sniff,
+    stack_frames,
+)
 from .core import FlameSequence
 
 #: The readers, in the order they are tried (most specific signatures first).
@@ -41,9 +53,9 @@ def _arrays(mapping: Mapping[str, Any], skipped: list[str]) -> dict[str, np.ndar
     for key, value in mapping.items():
         try:
             array = np.asarray(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             array = None
-        if array is None or array.dtype == object:
+        if array is None or array.dtype.kind not in "biufSU":  # objects, complex numbers: not read
             skipped.append(key)
         else:
             out[key] = array
@@ -60,12 +72,15 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
             return imavatar.raw_from_json(path, document), imavatar.FORMAT
         return oxigaf.raw_from_json(path, document), oxigaf.FORMAT
     if kind == "npz":
-        arrays, skipped = read_npz(path)
+        names = npz_keys(path)
+        guess = detect_format(names)
+        wanted = set(names) if guess is None else _wanted(guess, names)
+        arrays, skipped = read_npz(path, wanted=wanted)
     elif kind in ("npy", "pickle", "torch"):
         mapping, skipped = read_dict_file(path, kind)
         arrays = _arrays(mapping, skipped)
     else:
-        with open(path, "rb") as f:
+        with open_regular(path, SequenceFileError) as f:
             head = f.read(16)
         raise SequenceFileError(
             path,
@@ -77,6 +92,11 @@ def _read_file(path: Path) -> tuple[RawData, Format]:
     if fmt is None:
         raise _unknown(path, [*arrays, *skipped])
     return RawData(path, arrays, None, skipped, kind), fmt
+
+
+def _wanted(fmt: Format, names: Any) -> set[str]:
+    """The members of a file that hold ``fmt``'s parameters, frame rate and timestamps (read whatever their size)."""
+    return set(fmt.canonical(names).values()) & ({*fmt.keys, *(fmt.aliases or {}), FPS_KEY, TIMESTAMPS_KEY})
 
 
 def _latest_tracked(folder: Path) -> Path | None:

@@ -91,7 +91,7 @@ def raw_from_json(path: Path, data: Any) -> RawData:
             column.append(value)
         try:
             array = np.array(column, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             raise SequenceFileError(
                 path, "values are not numbers, or their count changes between frames", key=name
             ) from None

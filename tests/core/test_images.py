@@ -144,3 +144,21 @@ def test_normal_map_save(tmp_path):
     nm.save(tmp_path / "n.png")
     with Image.open(tmp_path / "n.png") as im:
         assert np.array_equal(np.asarray(im), nm.to_uint8())
+
+
+@pytest.mark.parametrize("row_filter", ["up", "sub", "none"])
+@pytest.mark.parametrize("strategy", ["default", "rle"])
+@pytest.mark.parametrize("bit_depth, channels", [(8, 1), (8, 4), (16, 4)])
+def test_png_filters_and_strategies_decode_to_the_same_pixels(tmp_path, row_filter, strategy, bit_depth, channels):
+    rng = np.random.default_rng(bit_depth + channels)
+    img = rng.integers(0, 1 << bit_depth, (13, 21, channels)).astype(np.uint16 if bit_depth == 16 else np.uint8)
+    img[4:9] = 0  # runs for the RLE strategy
+    path = tmp_path / "a.png"
+    write_png(path, img, bit_depth=bit_depth, compression=1, row_filter=row_filter, strategy=strategy)
+    kinds = {zlib.decompress(_idat(path))[r * (21 * channels * bit_depth // 8 + 1)] for r in range(13)}
+    assert kinds == {{"none": 0, "sub": 1, "up": 2}[row_filter]}
+    assert np.array_equal(read_png(path), img)
+    _, _, rows, _ = png.Reader(filename=str(path)).read()
+    assert np.array_equal(np.array(list(rows)).reshape(13, 21, channels), img)
+    with pytest.raises(FlameError, match="row_filter"):
+        write_png(path, img, bit_depth=bit_depth, row_filter="paeth")
