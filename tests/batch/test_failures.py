@@ -22,7 +22,7 @@ def test_corrupt_empty_and_other_model_sequences_fail_alone(tmp_path: Path) -> N
         line = next((line for line in lines if f"failed: {path.stem}:" in line), None)
         assert line is not None, (name, result.stderr)
         assert str(path) in line
-    assert any("not a readable npz" in line for line in lines if "corrupt" in line)
+    assert any("not a readable .npz" in line for line in lines if "corrupt" in line)
     assert any("5143 vertices" in line and "5023" in line for line in lines if "other_model" in line)
     summary = lines[-1]
     assert summary.startswith("batch FAILED: 5 sequences; tasks: 6 run, 0 already done, 3 failed"), summary
