@@ -58,9 +58,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-#: Joints blended per vertex: glTF viewers (three.js) blend four; FBX carries all five (Unreal blends
-#: eight, Unity as many as its quality settings allow). The deviation measures what a cut costs.
+#: Joints blended per vertex by default: glTF viewers (three.js) blend four; FBX carries all five (Unreal
+#: blends eight, Unity as many as its quality settings allow). The deviation measures what a cut costs;
+#: ``influences='ALL'`` keeps all five in glTF too (a second JOINTS/WEIGHTS set, for engines that read it).
 MAX_INFLUENCES: dict[str, int | None] = {"GLTF": 4, "UNITY": None, "UNREAL": None}
+
+
+def max_influences(preset: str, influences: str) -> int | None:
+    """Joints kept per vertex for ``influences`` ('PRESET', 'FOUR' or 'ALL'; None: all five)."""
+    return {"FOUR": 4, "ALL": None}.get(influences, MAX_INFLUENCES[preset])
 
 
 @dataclass
@@ -240,14 +246,14 @@ def _remove_objects(objs: list[Any]) -> None:
 
 
 def build(context: Any, head: Any, frame_start: int, frame_end: int, n_expression: int, correctives: bool,
-          export_scene: Any, preset: str = "GLTF") -> Built:
+          export_scene: Any, preset: str = "GLTF", influences: str = "PRESET") -> Built:
     """The rig and mesh of ``head`` animated over the range, in ``export_scene`` (removed again on failure)."""
     frames = np.arange(frame_start, frame_end + 1, dtype=np.float64)
     model = heads.model_for(head)
     params = evaluate.model_params(model, param_channels.sample_params(context, head, frames))
     if len(head.data.vertices) != model.n_vertices:
         raise FlameError(f"the model has {model.n_vertices} vertices but {head.name!r} has {len(head.data.vertices)}")
-    rig = ee.rig_animation(model, params, n_expression, max_influences=MAX_INFLUENCES[preset])
+    rig = ee.rig_animation(model, params, n_expression, max_influences=max_influences(preset, influences))
     worst = float(ee.deviation(model, params, rig).max())
     names = expression_key_names(model, rig.expression.shape[1])
     armature = mesh_object = None
@@ -273,7 +279,9 @@ def export_scene_for(scene: Any, frame_start: int, frame_end: int) -> Any:
     return export_scene
 
 
-def write(context: Any, built: Built, filepath: str, preset: str, export_scene: Any) -> None:
+def write(
+    context: Any, built: Built, filepath: str, preset: str, export_scene: Any, influences: str = "PRESET"
+) -> None:
     """Write the built objects (alone in ``export_scene``) with the preset's exporter."""
     view_layer = export_scene.view_layers[0]
     for obj in (built.armature, built.mesh_object):
@@ -282,7 +290,9 @@ def write(context: Any, built: Built, filepath: str, preset: str, export_scene: 
     _, settings = PRESETS[preset]
     if preset == "GLTF":
         fmt = "GLTF_SEPARATE" if filepath.lower().endswith(".gltf") else "GLB"
-        run = partial(bpy.ops.export_scene.gltf, filepath=filepath, **dict(settings, export_format=fmt))
+        every = max_influences(preset, influences) is None
+        run = partial(bpy.ops.export_scene.gltf, filepath=filepath,
+                      **dict(settings, export_format=fmt, export_all_influences=every))
     else:
         run = partial(bpy.ops.export_scene.fbx, filepath=filepath, **settings)
     window = context.window
@@ -338,6 +348,15 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
                               description="The 36 pose-corrective shapes, their weights baked from the bones")
     frame_start: IntProperty(name="Start Frame", description="First frame (default: the scene's)")  # type: ignore[valid-type]
     frame_end: IntProperty(name="End Frame", description="Last frame (default: the scene's)")  # type: ignore[valid-type]
+    influences: EnumProperty(  # type: ignore[valid-type]
+        name="Joints per Vertex",
+        items=[
+            ("PRESET", "Preset", "4 for glTF (what three.js and most web viewers blend), all 5 for FBX"),
+            ("FOUR", "4", "The 4 largest skinning weights per vertex, renormalised"),
+            ("ALL", "All 5", "Every FLAME joint (glTF: a second JOINTS/WEIGHTS set; three.js reads only the first)"),
+        ],
+        default="PRESET",
+    )
     keep: BoolProperty(name="Keep Rig in Scene", default=False,  # type: ignore[valid-type]
                        description="Leave the exported armature and mesh in the scene, correctives driven by the bones")
 
@@ -381,8 +400,8 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
         try:
             _enable_exporter(self.preset)
             built = build(context, head, self.frame_start, self.frame_end, self.expressions, self.correctives,
-                          export_scene, self.preset)
-            write(context, built, filepath, self.preset, export_scene)
+                          export_scene, self.preset, self.influences)
+            write(context, built, filepath, self.preset, export_scene, self.influences)
             if self.keep:
                 self._keep(context, built, head, export_scene)
         except (FlameError, OSError, RuntimeError, ValueError) as exc:
