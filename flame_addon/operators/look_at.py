@@ -11,7 +11,7 @@ from bpy.props import EnumProperty, StringProperty
 from ...flame_core import FlameError
 from ...flame_core.axes import from_blender_axes
 from ...flame_core.eyes import eye_rotations
-from .. import bridge, evaluate, heads
+from .. import evaluate, heads, rig
 from ..results import OperatorResult
 
 
@@ -47,9 +47,13 @@ class FLAME_OT_eyes_look_at(bpy.types.Operator):
         inverse = np.array(obj.matrix_world.inverted())
         local = inverse[:3, :3] @ world + inverse[:3, 3]
         target = from_blender_axes(local).astype(np.float64)
+        if rig.rig_of(obj) is not None:
+            self.report({"ERROR"}, f"{obj.name}'s eyes follow its rig: aim the eye.L and eye.R bones "
+                        "(e.g. add_rig(eye_target=True), or a Damped Track constraint)")
+            return {"CANCELLED"}
         before = list(obj.flame.eyes)
         try:
-            params = bridge.read_params(obj.flame)
+            params = evaluate.head_params(obj)
             model = heads.model_for(obj)
             joints = model.forward(evaluate.model_params(model, params)).joints
             obj.flame.eyes = eye_rotations(params, np.asarray(joints, dtype=np.float64), target).tolist()

@@ -245,7 +245,7 @@ def export_points(obj: Any, path: str, layout: str = "3DGS", axes: str = "FLAME"
     if folder:
         os.makedirs(folder, exist_ok=True)
     if layout == "BOUND":
-        params = evaluate.model_params(model, bridge.read_params(head.flame))
+        params = evaluate.model_params(model, evaluate.head_params(head))  # a rig's pose included
         n_offsets = GAUSSIAN_AVATARS_VERTICES if model.n_vertices == FLAME_VERTICES else model.n_vertices
         ply, npz = save_bound_points(path, samples, bridge.read_positions(head.data), model.faces, params,
                                      offset_vertices=n_offsets, offsets=offsets.forward_options(head))

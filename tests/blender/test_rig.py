@@ -425,6 +425,28 @@ def test_bakes_and_exports_of_a_rigged_head_use_the_rig(model_file, fc, tmp_path
     assert rotation[2] == pytest.approx([0, 0.8, 0], abs=1e-5)
 
 
+def test_bound_points_and_eye_aiming_of_a_rigged_head(model_file, addon, tmp_path):
+    """The bound export's flame_param.npz holds the rig's pose; aiming the eyes of a rigged head says to
+    aim its eye bones and changes nothing."""
+    head, arm, _model = _rigged(model_file)
+    arm.pose.bones["jaw"].rotation_mode = "XYZ"
+    arm.pose.bones["jaw"].rotation_euler = (0.3, 0.0, 0.0)
+    bpy.context.view_layer.update()
+    jaw = np.asarray(head.flame.jaw)  # the head's own parameter, not the rig's
+    bpy.context.view_layer.objects.active = head
+    assert bpy.ops.flame.sample_points(count=500, seed=0, bind=True) == {"FINISHED"}
+    assert bpy.ops.flame.export_points(filepath=str(tmp_path / "points.ply"), layout="BOUND") == {"FINISHED"}
+    saved = np.load(tmp_path / "flame_param.npz")
+    rig_jaw = _evaluated_params(addon, arm).values("jaw").reshape(3)
+    assert np.abs(rig_jaw).max() > 0.1 and not np.allclose(rig_jaw, jaw)
+    np.testing.assert_allclose(saved["jaw_pose"].reshape(3), rig_jaw, atol=1e-6)
+    bpy.context.view_layer.objects.active = head
+    eyes = list(head.flame.eyes)
+    with pytest.raises(RuntimeError, match=r"eye\.L and eye\.R bones"):
+        bpy.ops.flame.eyes_look_at()
+    assert list(head.flame.eyes) == eyes
+
+
 def test_add_rig_and_parameters_to_bones_undo_in_one_step_each(model_file, addon, fc):
     path, _ = model_file
     head = add_head(model_path=path)
