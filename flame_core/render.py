@@ -196,21 +196,19 @@ def render_normal_map(
         n = _unit(acc[:, pixels])
         alpha = count[pixels] / np.float32(len(offsets))
     unit = np.zeros((H * W, 3), dtype=np.float32)
-    unit[pixels] = n.T
+    _put_rows(unit, pixels, n)
     mask = np.zeros(H * W, dtype=bool)
     mask[pixels] = True
     neutral_dir = np.array([0.0, 0.0, -1.0]) if space == "camera" else camera.R.T @ [0.0, 0.0, -1.0]
     fill = _background_rgba(background, matrix @ neutral_dir * 0.5 + 0.5)
     image = np.zeros((H * W, 4), dtype=np.float32)
-    if fill is not None:
-        image[:] = fill.astype(np.float32)
-    encoded = n.T * np.float32(0.5) + np.float32(0.5)
+    encoded = [c * np.float32(0.5) + np.float32(0.5) for c in n]
     if fill is None:
-        image[pixels, :3] = encoded
-        image[pixels, 3] = alpha
+        _put_rows(image, pixels, [*encoded, alpha])
     else:
-        a = alpha[:, None]
-        image[pixels, :3] = encoded * a + image[pixels, :3] * (1 - a)
+        fill32 = fill.astype(np.float32)
+        image[:] = fill32
+        _put_rows(image, pixels, [e * alpha + fill32[k] * (1 - alpha) for k, e in enumerate(encoded)])
     return NormalMap(
         image=image.reshape(H, W, 4),
         normals=unit.reshape(H, W, 3),
@@ -220,6 +218,14 @@ def render_normal_map(
         space=space,
         convention=name,
     )
+
+
+def _put_rows(out: np.ndarray, pixels: np.ndarray, columns: Sequence[np.ndarray] | np.ndarray) -> None:
+    """``out[pixels, k] = columns[k]`` for an (N, C) array, one flat scatter per column (faster than by rows)."""
+    flat = out.reshape(-1)
+    at = pixels * out.shape[1]
+    for k, values in enumerate(columns):
+        flat[at + k] = values
 
 
 def _interpolate(frags: Fragments, table: np.ndarray, flip_backfaces: bool) -> np.ndarray:
