@@ -40,7 +40,7 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     batch = int(np.prod(lead))
     # Coordinates as contiguous (B, V) planes, corners gathered per face: (B, F) each.
     planes = np.ascontiguousarray(np.moveaxis(vertices.reshape(batch, n_verts, 3), -1, 0))
-    p0, p1, p2 = (planes[:, :, faces[:, c]] for c in range(3))
+    p0, p1, p2 = (np.take(planes, faces[:, c], axis=2) for c in range(3))
     cross = cross_columns(p1 - p0, p2 - p0)
     # One bincount per coordinate over (batch * V) bins, each face scattered to its three corners.
     index = (faces.reshape(1, -1) + (np.arange(batch) * n_verts)[:, None]).ravel()

@@ -95,9 +95,11 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ``owner[k]`` is the item whose run holds flat position k, and ``k + shift[owner[k]]`` is k's rank in that run.
     """
-    owner = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    shift = counts - np.cumsum(counts)  # = -start of each run
-    return owner, shift
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    # Each run's start marks where the owner steps up (a run of length 0 steps it once more); cumulate.
+    owner = np.cumsum(np.bincount(ends - counts, minlength=total + 1)[:total]) - 1
+    return owner, counts - ends
 
 
 def rasterize(
@@ -128,7 +130,7 @@ def rasterize(
 
     # Per-face work runs on contiguous (F,) columns: corner c's camera-space coordinates X[c], Y[c], Z[c].
     cam = np.ascontiguousarray(camera.world_to_camera(vertices).T)  # (3, V)
-    X, Y, Z = cam[:, np.ascontiguousarray(faces.T)]  # each (3, F): a coordinate of the three corners
+    X, Y, Z = np.take(cam, faces.T.astype(np.intp), axis=1)  # each (3, F): a coordinate of the three corners
     # Plane of each face, N . X = D. On the ray d = ((u - cx) / fx, (v - cy) / fy, 1) of pixel point (u, v),
     # 1 / z = (N . d) / D, which is affine in (u, v).
     normal = cross_columns((X[1] - X[0], Y[1] - Y[0], Z[1] - Z[0]), (X[2] - X[0], Y[2] - Y[0], Z[2] - Z[0]))
@@ -147,10 +149,11 @@ def rasterize(
 
     # Pieces: the kept faces, cut at the near plane where they cross it; qu, qv (3, G) their corners projected
     # (without the principal point).
-    if (np.minimum(np.minimum(Z[0], Z[1]), Z[2])[keep] >= camera.near).all():
+    if (np.take(np.minimum(np.minimum(Z[0], Z[1]), Z[2]), keep) >= camera.near).all():
         piece_face = keep
-        qu = np.stack([fx * X[c][keep] / Z[c][keep] for c in range(3)])
-        qv = np.stack([fy * Y[c][keep] / Z[c][keep] for c in range(3)])
+        kx, ky, kz = (c if keep.size == faces.shape[0] else np.take(c, keep, axis=1) for c in (X, Y, Z))
+        qu = fx * kx / kz
+        qv = fy * ky / kz
     else:
         tri = np.stack([np.stack(X, axis=1), np.stack(Y, axis=1), np.stack(Z, axis=1)], axis=2)[keep]
         pieces, src = _clip_near(tri, camera.near)
@@ -177,8 +180,8 @@ def rasterize(
 
     # (piece, row) pairs: the span between the long edge and the short edge at the row's centre line.
     piece, shift = _expand(n_rows)
-    rank = np.arange(piece.size, dtype=np.int64) + shift[piece]
-    row = r0[piece] + rank
+    rank = np.arange(piece.size, dtype=np.int64) + np.take(shift, piece)
+    row = np.take(r0, piece) + rank
     y = row + 0.5
     p_ut, p_vt, p_sl, p_st, p_um, p_vm, p_sb = np.take(table, piece, axis=1)
     x_long = p_ut + (y - p_vt) * p_sl
@@ -188,17 +191,18 @@ def rasterize(
     c0 = np.maximum(np.ceil(np.clip(x_left - 0.5, -1.0, W)), 0).astype(np.int64)
     c1 = np.minimum(np.floor(np.clip(x_right - 0.5, -1.0, W)), W - 1).astype(np.int64)
     n_cols = np.maximum(c1 - c0 + 1, 0)
-    pair_face = piece_face[piece]
-    slope_u = inv_z_u[pair_face]
-    row_inv_z = inv_z_v[pair_face] * y + inv_z_c[pair_face] + 0.5 * slope_u  # 1/z at column 0's centre
+    pair_face = np.take(piece_face, piece)
+    slope_u = np.take(inv_z_u, pair_face)
+    row_inv_z = np.take(inv_z_v, pair_face) * y + np.take(inv_z_c, pair_face) + 0.5 * slope_u  # 1/z at column 0
     # Fragments: per pair, columns c0..c1. col = k + (c0 - start) for flat position k.
     span, shift = _expand(n_cols)
     col_base = c0 + shift
     k = np.arange(span.size, dtype=np.int64)
-    col = k + col_base[span]
-    pixel = k + (row * W + col_base)[span]
-    inv_z = slope_u.astype(np.float32)[span] * col.astype(np.float32) + row_inv_z.astype(np.float32)[span]
-    frag_face = pair_face[span]
+    col = k + np.take(col_base, span)
+    pixel = k + np.take(row * W + col_base, span)
+    inv_z = np.take(slope_u.astype(np.float32), span) * col.astype(np.float32)
+    inv_z += np.take(row_inv_z.astype(np.float32), span)
+    frag_face = np.take(pair_face, span)
     valid = inv_z > 0
     if camera.far is not None:
         valid &= inv_z >= np.float32(1.0 / camera.far)
@@ -212,13 +216,14 @@ def rasterize(
     covered = np.flatnonzero(best != _EMPTY)
     won = best[covered]
     face = (won & 0xFFFFFFFF).astype(np.int32)
+    face_ix = face.astype(np.intp)
     depth_px = (won >> 32).astype(np.int32).view(np.float32)
     ref_u = np.zeros(faces.shape[0])
     ref_v = np.zeros(faces.shape[0])
     ref_u[piece_face] = (qu[0] + qu[1] + qu[2]) / 3 + cx
     ref_v[piece_face] = (qv[0] + qv[1] + qv[2]) / 3 + cy
-    bary = _barycentrics(covered, face, (X, Y, Z), (ref_u, ref_v), W, fx, fy, cx, cy)
-    return Fragments(H, W, covered, face, depth_px, bary, plane_d[face] > 0)
+    bary = _barycentrics(covered, face_ix, (X, Y, Z), (ref_u, ref_v), W, fx, fy, cx, cy)
+    return Fragments(H, W, covered, face, depth_px, bary, np.take(plane_d, face_ix) > 0)
 
 
 def _length(a: Columns) -> np.ndarray:
@@ -252,7 +257,7 @@ def _resolve(pixel: np.ndarray, key: np.ndarray, n_pixels: int, method: str) -> 
     # current winner; each round removes at least the winners, and it stops when nothing beats them.
     while pixel.size:
         best[pixel] = key
-        better = key < best[pixel]
+        better = key < np.take(best, pixel)
         pixel, key = pixel[better], key[better]
     return best
 
@@ -287,11 +292,11 @@ def _barycentrics(
     total = w_ref[0] + w_ref[1] + w_ref[2]
     total[total == 0] = 1.0
     row, col = np.divmod(pixels, width)
-    du = (col.astype(np.float32) + np.float32(0.5)) - ref_u.astype(np.float32)[face]
-    dv = (row.astype(np.float32) + np.float32(0.5)) - ref_v.astype(np.float32)[face]
+    du = (col.astype(np.float32) + np.float32(0.5)) - np.take(ref_u.astype(np.float32), face)
+    dv = (row.astype(np.float32) + np.float32(0.5)) - np.take(ref_v.astype(np.float32), face)
     w = np.empty((3, pixels.size), dtype=np.float32)
     for i in range(3):
-        a_i, b_i, c_i = ((x / total).astype(np.float32)[face] for x in (a[i], b[i], w_ref[i]))
+        a_i, b_i, c_i = (np.take((x / total).astype(np.float32), face) for x in (a[i], b[i], w_ref[i]))
         w[i] = a_i * du + b_i * dv + c_i
     np.clip(w, 0.0, None, out=w)
     w /= np.maximum(w[0] + w[1] + w[2], np.float32(1e-30))

@@ -169,8 +169,8 @@ def render_normal_map(
     # matrix @ R (camera; R takes world to OpenCV camera axes).
     to_out = matrix if space == "world" else matrix @ camera.R
     # (9, F) table: row 3 * c + k = component k of the output-space normal at corner c of each face.
-    corner = (normals @ to_out.T).astype(np.float32)[faces]  # (F, 3, 3)
-    table = np.ascontiguousarray(corner.reshape(-1, 9).T)
+    out_normals = np.ascontiguousarray((normals @ to_out.T).astype(np.float32).T)  # (3, V)
+    table = np.take(out_normals, faces.T, axis=1).transpose(1, 0, 2).reshape(9, -1)
     H, W = camera.height, camera.width
     offsets = _sample_offsets(samples)
     if len(offsets) == 1:
@@ -230,7 +230,7 @@ def _put_rows(out: np.ndarray, pixels: np.ndarray, columns: Sequence[np.ndarray]
 
 def _interpolate(frags: Fragments, table: np.ndarray, flip_backfaces: bool) -> np.ndarray:
     """(3, M) barycentric blend of the face corners' normals (table (9, F)), not normalised."""
-    coef = np.take(table, frags.face, axis=1)
+    coef = np.take(table, frags.face.astype(np.intp), axis=1)
     bary = frags.bary.T
     n = coef[0:3] * bary[0] + coef[3:6] * bary[1] + coef[6:9] * bary[2]
     if flip_backfaces:
