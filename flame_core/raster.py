@@ -13,6 +13,7 @@ Pixel (row i, column j) is sampled at its centre ``(j + 0.5, i + 0.5)`` (see :mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .errors import FlameError
 from .mesh import Columns, cross_columns
 
 _EMPTY = np.iinfo(np.int64).max
+_CHUNK = 1 << 15  # fragments made and depth-tested at a time
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,24 +196,19 @@ def rasterize(
     pair_face = np.take(piece_face, piece)
     slope_u = np.take(inv_z_u, pair_face)
     row_inv_z = np.take(inv_z_v, pair_face) * y + np.take(inv_z_c, pair_face) + 0.5 * slope_u  # 1/z at column 0
-    # Fragments: per pair, columns c0..c1. col = k + (c0 - start) for flat position k.
-    span, shift = _expand(n_cols)
-    col_base = c0 + shift
-    k = np.arange(span.size, dtype=np.int64)
-    col = k + np.take(col_base, span)
-    pixel = k + np.take(row * W + col_base, span)
-    inv_z = np.take(slope_u.astype(np.float32), span) * col.astype(np.float32)
-    inv_z += np.take(row_inv_z.astype(np.float32), span)
-    frag_face = np.take(pair_face, span)
-    valid = inv_z > 0
-    if camera.far is not None:
-        valid &= inv_z >= np.float32(1.0 / camera.far)
-    if not valid.all():
-        pixel, frag_face, inv_z = pixel[valid], frag_face[valid], inv_z[valid]
-    depth = np.float32(1.0) / inv_z
-    # Packed key: positive float32 depth bits order like the depths; the low half holds the face index.
-    key = (depth.view(np.int32).astype(np.int64) << 32) | frag_face
-    best = _resolve(pixel, key, H * W, resolve)
+    # Fragments (per pair, columns c0..c1), made and depth-tested in chunks of about _CHUNK fragments so that
+    # the temporaries stay in cache.
+    if resolve not in ("scatter", "minimum_at"):
+        raise FlameError(f"resolve: expected 'scatter' or 'minimum_at', found {resolve!r}")
+    best = np.full(H * W, _EMPTY, dtype=np.int64)
+    pair = (row * W + c0, c0, n_cols, pair_face, slope_u.astype(np.float32), row_inv_z.astype(np.float32))
+    ends = np.cumsum(n_cols)
+    total = int(ends[-1]) if ends.size else 0
+    bounds = [0, *np.searchsorted(ends, np.arange(_CHUNK, total, _CHUNK)).tolist(), n_cols.size]
+    for start, stop in pairwise(bounds):
+        if stop > start:
+            pixel, key = _fragments(*(x[start:stop] for x in pair), camera.far)
+            _resolve(best, pixel, key, resolve)
 
     covered = np.flatnonzero(best != _EMPTY)
     won = best[covered]
@@ -245,21 +242,49 @@ def _empty(height: int, width: int) -> Fragments:
     )  # fmt: skip
 
 
-def _resolve(pixel: np.ndarray, key: np.ndarray, n_pixels: int, method: str) -> np.ndarray:
-    """Per pixel minimum of ``key`` over the fragments; ``_EMPTY`` where there is none."""
-    best = np.full(n_pixels, _EMPTY, dtype=np.int64)
+def _fragments(
+    first: np.ndarray,
+    c0: np.ndarray,
+    n_cols: np.ndarray,
+    face: np.ndarray,
+    slope: np.ndarray,
+    inv_z0: np.ndarray,
+    far: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel indices and packed depth|face keys of the fragments of spans (float32 depths).
+
+    Per span: ``first`` flat index of its first pixel (column ``c0``), ``n_cols`` pixels, its ``face``, and
+    1/z = ``slope * column + inv_z0`` (float32). Fragments behind the camera or beyond ``far`` are dropped.
+    """
+    span, shift = _expand(n_cols)
+    k = np.arange(span.size, dtype=np.int64)
+    col = k + np.take(c0 + shift, span)  # col = k + (c0 - start) for flat position k
+    pixel = k + np.take(first + shift, span)
+    inv_z = np.take(slope, span) * col.astype(np.float32)
+    inv_z += np.take(inv_z0, span)
+    frag_face = np.take(face, span)
+    valid = inv_z > 0
+    if far is not None:
+        valid &= inv_z >= np.float32(1.0 / far)
+    if not valid.all():
+        pixel, frag_face, inv_z = pixel[valid], frag_face[valid], inv_z[valid]
+    depth = np.float32(1.0) / inv_z
+    # Packed key: positive float32 depth bits order like the depths; the low half holds the face index.
+    return pixel, (depth.view(np.int32).astype(np.int64) << 32) | frag_face
+
+
+def _resolve(best: np.ndarray, pixel: np.ndarray, key: np.ndarray, method: str) -> None:
+    """Lower ``best`` (flat, one key per pixel) to the minimum ``key`` of the fragments at each pixel."""
     if method == "minimum_at":
         np.minimum.at(best, pixel, key)
-        return best
-    if method != "scatter":
-        raise FlameError(f"resolve: expected 'scatter' or 'minimum_at', found {method!r}")
-    # Scatter (an arbitrary fragment wins each pixel), then rescatter only the fragments that beat the
-    # current winner; each round removes at least the winners, and it stops when nothing beats them.
-    while pixel.size:
+        return
+    # Keep the fragments that beat the pixel's key so far; scatter them (an arbitrary one wins each pixel),
+    # then rescatter only those that beat the winner; each round removes at least the winners.
+    better = key < np.take(best, pixel)
+    while better.any():
+        pixel, key = pixel[better], key[better]
         best[pixel] = key
         better = key < np.take(best, pixel)
-        pixel, key = pixel[better], key[better]
-    return best
 
 
 def _barycentrics(
