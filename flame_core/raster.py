@@ -201,13 +201,13 @@ def rasterize(
     if resolve not in ("scatter", "minimum_at"):
         raise FlameError(f"resolve: expected 'scatter' or 'minimum_at', found {resolve!r}")
     best = np.full(H * W, _EMPTY, dtype=np.int64)
-    pair = (row * W + c0, c0, n_cols, pair_face, slope_u.astype(np.float32), row_inv_z.astype(np.float32))
+    pair = [row * W + c0, c0, n_cols, pair_face, slope_u.astype(np.float32), row_inv_z.astype(np.float32)]
     ends = np.cumsum(n_cols)
     total = int(ends[-1]) if ends.size else 0
     bounds = [0, *np.searchsorted(ends, np.arange(_CHUNK, total, _CHUNK)).tolist(), n_cols.size]
     for start, stop in pairwise(bounds):
         if stop > start:
-            pixel, key = _fragments(*(x[start:stop] for x in pair), camera.far)
+            pixel, key = _fragments(*[x[start:stop] for x in pair], far=camera.far)
             _resolve(best, pixel, key, resolve)
 
     covered = np.flatnonzero(best != _EMPTY)
@@ -249,6 +249,7 @@ def _fragments(
     face: np.ndarray,
     slope: np.ndarray,
     inv_z0: np.ndarray,
+    *,
     far: float | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat pixel indices and packed depth|face keys of the fragments of spans (float32 depths).
