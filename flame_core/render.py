@@ -208,7 +208,8 @@ def render_normal_map(
     else:
         fill32 = fill.astype(np.float32)
         image[:] = fill32
-        _put_rows(image, pixels, [e * alpha + fill32[k] * (1 - alpha) for k, e in enumerate(encoded)])
+        blend = [e * alpha + fill32[k] * (1 - alpha) for k, e in enumerate(encoded)]
+        _put_rows(image, pixels, [*blend, np.full(pixels.size, fill32[3])])
     return NormalMap(
         image=image.reshape(H, W, 4),
         normals=unit.reshape(H, W, 3),
@@ -221,11 +222,13 @@ def render_normal_map(
 
 
 def _put_rows(out: np.ndarray, pixels: np.ndarray, columns: Sequence[np.ndarray] | np.ndarray) -> None:
-    """``out[pixels, k] = columns[k]`` for an (N, C) array, one flat scatter per column (faster than by rows)."""
-    flat = out.reshape(-1)
-    at = pixels * out.shape[1]
+    """``out[pixels] = columns`` stacked as rows, for a contiguous (N, C) array and C columns (M,): the rows are
+    assembled, then scattered as single C-value items (one pass over ``out``)."""
+    rows = np.empty((pixels.size, out.shape[1]), dtype=out.dtype)
     for k, values in enumerate(columns):
-        flat[at + k] = values
+        rows[:, k] = values
+    item = np.dtype((np.void, out.dtype.itemsize * out.shape[1]))
+    out.view(item)[:, 0][pixels] = rows.view(item)[:, 0]
 
 
 def _interpolate(frags: Fragments, table: np.ndarray, flip_backfaces: bool) -> np.ndarray:
