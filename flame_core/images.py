@@ -86,7 +86,9 @@ def encode_png(
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
             raise FlameError("image: PNG needs finite values")
-        values = np.round(np.clip(arr, 0.0, 1.0) * top)
+        values = np.clip(arr, 0.0, 1.0)
+        values *= top  # in place: no further full-size temporaries
+        np.round(values, out=values)
     elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
         values = arr.astype(np.int64)
         if values.min() < 0 or values.max() > top:

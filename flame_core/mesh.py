@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .errors import MeshMismatchError
+
+Columns = Sequence[np.ndarray]
 
 
 def face_cross(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -36,14 +40,22 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     n_verts = vertices.shape[-2]
     lead = vertices.shape[:-2]
     batch = int(np.prod(lead))
-    cross = face_cross(vertices, faces).reshape((batch, faces.shape[0], 3))
+    # Coordinates as contiguous (B, V) planes, corners gathered per face: (B, F) each.
+    planes = np.ascontiguousarray(np.moveaxis(vertices.reshape(batch, n_verts, 3), -1, 0))
+    p0, p1, p2 = (np.take(planes, faces[:, c], axis=2) for c in range(3))
+    cross = cross_columns(p1 - p0, p2 - p0)
     # One bincount per coordinate over (batch * V) bins, each face scattered to its three corners.
     index = (faces.reshape(1, -1) + (np.arange(batch) * n_verts)[:, None]).ravel()
-    per_corner = np.repeat(cross, 3, axis=1)  # (B, 3F, 3): face f's normal at corners 3f..3f+2
     out = np.empty((batch * n_verts, 3), dtype=np.result_type(vertices.dtype, np.float32))
     for axis in range(3):
-        out[:, axis] = np.bincount(index, weights=per_corner[..., axis].ravel(), minlength=batch * n_verts)
+        weights = np.repeat(cross[axis], 3, axis=1).ravel()  # face f's normal at corners 3f..3f+2
+        out[:, axis] = np.bincount(index, weights=weights, minlength=batch * n_verts)
     return normalized(out).reshape(lead + (n_verts, 3))
+
+
+def cross_columns(a: Columns, b: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cross products of vectors given as (x, y, z) arrays, with the formula (and rounding) of ``np.cross``."""
+    return a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
 
 
 def normalized(v: np.ndarray) -> np.ndarray:

@@ -3,9 +3,14 @@
 Method: triangles are moved to camera space, cut at the near plane (a triangle crossing it becomes one or two
 triangles, never dropped), projected, and scan-converted: for each (triangle, pixel row) pair the covered span
 is computed exactly from the triangle's edges at the row's pixel centres, then spans are expanded to
-(triangle, pixel) fragments with ``np.repeat``. Depth is ``1/z``-linear in the image, evaluated from the plane
-of the original face. The nearest fragment per pixel wins (ties: lower face index). Coverage does not depend
-on winding. Barycentrics are perspective-correct: the pixel's ray is intersected with the face's plane.
+(triangle, pixel) fragments and depth-tested in chunks of a few ten thousand fragments, so that the
+temporaries stay in cache. Depth is ``1/z``-linear in the image, evaluated from the plane of the original
+face. The nearest fragment per pixel wins (ties: lower face index). Coverage does not depend on winding.
+Barycentrics are perspective-correct: the pixel's ray is intersected with the face's plane; they are computed
+for the winning fragments only.
+
+Speed: per-face work runs on contiguous per-corner columns (F,) rather than (F, 3, 3) stacks, and gathers use
+``np.take``; 512x512 of the demo head takes about 6-7 ms of CPU (``scripts/bench_render.py``).
 
 Pixel (row i, column j) is sampled at its centre ``(j + 0.5, i + 0.5)`` (see :mod:`flame_core.camera`).
 """
@@ -13,13 +18,16 @@ Pixel (row i, column j) is sampled at its centre ``(j + 0.5, i + 0.5)`` (see :mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from .camera import Camera
 from .errors import FlameError
+from .mesh import Columns, cross_columns
 
 _EMPTY = np.iinfo(np.int64).max
+_CHUNK = 1 << 15  # fragments made and depth-tested at a time
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,9 +102,11 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ``owner[k]`` is the item whose run holds flat position k, and ``k + shift[owner[k]]`` is k's rank in that run.
     """
-    owner = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    shift = counts - np.cumsum(counts)  # = -start of each run
-    return owner, shift
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    # Each run's start marks where the owner steps up (a run of length 0 steps it once more); cumulate.
+    owner = np.cumsum(np.bincount(ends - counts, minlength=total + 1)[:total]) - 1
+    return owner, counts - ends
 
 
 def rasterize(
@@ -125,35 +135,49 @@ def rasterize(
     cx = camera.cx + 0.5 - offset[0]
     cy = camera.cy + 0.5 - offset[1]
 
-    tri = camera.world_to_camera(vertices)[faces]  # (F, 3, 3) camera space
+    # Per-face work runs on contiguous (F,) columns: corner c's camera-space coordinates X[c], Y[c], Z[c].
+    cam = np.ascontiguousarray(camera.world_to_camera(vertices).T)  # (3, V)
+    X, Y, Z = np.take(cam, faces.T.astype(np.intp), axis=1)  # each (3, F): a coordinate of the three corners
     # Plane of each face, N . X = D. On the ray d = ((u - cx) / fx, (v - cy) / fy, 1) of pixel point (u, v),
     # 1 / z = (N . d) / D, which is affine in (u, v).
-    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    plane_d = np.einsum("fi,fi->f", normal, tri[:, 0])
-    scale = np.linalg.norm(normal, axis=1) * np.linalg.norm(tri[:, 0], axis=1)
-    usable = (np.abs(plane_d) > 1e-12 * scale) & (tri[:, :, 2].max(axis=1) >= camera.near)
+    normal = cross_columns((X[1] - X[0], Y[1] - Y[0], Z[1] - Z[0]), (X[2] - X[0], Y[2] - Y[0], Z[2] - Z[0]))
+    plane_d = normal[0] * X[0] + normal[1] * Y[0] + normal[2] * Z[0]
+    scale = _length(normal) * _length((X[0], Y[0], Z[0]))
+    z_max = np.maximum(np.maximum(Z[0], Z[1]), Z[2])
+    usable = (np.abs(plane_d) > 1e-12 * scale) & (z_max >= camera.near)
     if camera.far is not None:
-        usable &= tri[:, :, 2].min(axis=1) <= camera.far
+        usable &= np.minimum(np.minimum(Z[0], Z[1]), Z[2]) <= camera.far
     keep = np.flatnonzero(usable)
     if keep.size == 0:
         return _empty(H, W)
-    inv_z_u = normal[:, 0] / (fx * plane_d)
-    inv_z_v = normal[:, 1] / (fy * plane_d)
-    inv_z_c = (normal[:, 2] - normal[:, 0] * cx / fx - normal[:, 1] * cy / fy) / plane_d
+    inv_z_u = normal[0] / (fx * plane_d)
+    inv_z_v = normal[1] / (fy * plane_d)
+    inv_z_c = (normal[2] - normal[0] * cx / fx - normal[1] * cy / fy) / plane_d
 
-    pieces, src = _clip_near(tri[keep], camera.near)
-    piece_face = keep[src]
-    u = fx * pieces[:, :, 0] / pieces[:, :, 2] + cx
-    v = fy * pieces[:, :, 1] / pieces[:, :, 2] + cy
+    # Pieces: the kept faces, cut at the near plane where they cross it; qu, qv (3, G) their corners projected
+    # (without the principal point).
+    if (np.take(np.minimum(np.minimum(Z[0], Z[1]), Z[2]), keep) >= camera.near).all():
+        piece_face = keep
+        kx, ky, kz = (c if keep.size == faces.shape[0] else np.take(c, keep, axis=1) for c in (X, Y, Z))
+        qu = fx * kx / kz
+        qv = fy * ky / kz
+    else:
+        tri = np.stack([np.stack(X, axis=1), np.stack(Y, axis=1), np.stack(Z, axis=1)], axis=2)[keep]
+        pieces, src = _clip_near(tri, camera.near)
+        piece_face = keep[src]
+        qu = np.ascontiguousarray((fx * pieces[:, :, 0] / pieces[:, :, 2]).T)
+        qv = np.ascontiguousarray((fy * pieces[:, :, 1] / pieces[:, :, 2]).T)
+    u0, u1, u2 = qu + cx
+    v0, v1, v2 = qv + cy
     # Vertices in canonical (v, u) order: top, middle, bottom. Edges are then evaluated from their upper
     # end whichever triangle they belong to, so shared edges give bit-identical spans (no cracks).
-    order = np.lexsort((u, v), axis=-1)
-    u = np.take_along_axis(u, order, axis=1)
-    v = np.take_along_axis(v, order, axis=1)
-    (ut, um, ub), (vt, vm, vb) = u.T, v.T
+    # A stable three-element sort (compare-exchange 01, 12, 01) on the key (v, u).
+    u0, v0, u1, v1 = _exchange(u0, v0, u1, v1)
+    u1, v1, ub, vb = _exchange(u1, v1, u2, v2)
+    ut, vt, um, vm = _exchange(u0, v0, u1, v1)
     r0 = np.maximum(np.ceil(np.clip(vt - 0.5, -1.0, H)), 0).astype(np.int64)
     r1 = np.minimum(np.floor(np.clip(vb - 0.5, -1.0, H)), H - 1).astype(np.int64)
-    on_screen = (u.max(axis=1) >= 0.5) & (u.min(axis=1) <= W - 0.5)
+    on_screen = (np.maximum(np.maximum(ut, um), ub) >= 0.5) & (np.minimum(np.minimum(ut, um), ub) <= W - 0.5)
     n_rows = np.where(on_screen, np.maximum(r1 - r0 + 1, 0), 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         s_long = np.where(vb > vt, (ub - ut) / (vb - vt), 0.0)
@@ -163,8 +187,8 @@ def rasterize(
 
     # (piece, row) pairs: the span between the long edge and the short edge at the row's centre line.
     piece, shift = _expand(n_rows)
-    rank = np.arange(piece.size, dtype=np.int64) + shift[piece]
-    row = r0[piece] + rank
+    rank = np.arange(piece.size, dtype=np.int64) + np.take(shift, piece)
+    row = np.take(r0, piece) + rank
     y = row + 0.5
     p_ut, p_vt, p_sl, p_st, p_um, p_vm, p_sb = np.take(table, piece, axis=1)
     x_long = p_ut + (y - p_vt) * p_sl
@@ -174,33 +198,46 @@ def rasterize(
     c0 = np.maximum(np.ceil(np.clip(x_left - 0.5, -1.0, W)), 0).astype(np.int64)
     c1 = np.minimum(np.floor(np.clip(x_right - 0.5, -1.0, W)), W - 1).astype(np.int64)
     n_cols = np.maximum(c1 - c0 + 1, 0)
-    pair_face = piece_face[piece]
-    slope_u = inv_z_u[pair_face]
-    row_inv_z = inv_z_v[pair_face] * y + inv_z_c[pair_face] + 0.5 * slope_u  # 1/z at column 0's centre
-    # Fragments: per pair, columns c0..c1. col = k + (c0 - start) for flat position k.
-    span, shift = _expand(n_cols)
-    col_base = c0 + shift
-    k = np.arange(span.size, dtype=np.int64)
-    col = k + col_base[span]
-    pixel = k + (row * W + col_base)[span]
-    inv_z = slope_u.astype(np.float32)[span] * col.astype(np.float32) + row_inv_z.astype(np.float32)[span]
-    frag_face = pair_face[span]
-    valid = inv_z > 0
-    if camera.far is not None:
-        valid &= inv_z >= np.float32(1.0 / camera.far)
-    if not valid.all():
-        pixel, frag_face, inv_z = pixel[valid], frag_face[valid], inv_z[valid]
-    depth = np.float32(1.0) / inv_z
-    # Packed key: positive float32 depth bits order like the depths; the low half holds the face index.
-    key = (depth.view(np.int32).astype(np.int64) << 32) | frag_face
-    best = _resolve(pixel, key, H * W, resolve)
+    pair_face = np.take(piece_face, piece)
+    slope_u = np.take(inv_z_u, pair_face)
+    row_inv_z = np.take(inv_z_v, pair_face) * y + np.take(inv_z_c, pair_face) + 0.5 * slope_u  # 1/z at column 0
+    # Fragments (per pair, columns c0..c1), made and depth-tested in chunks of about _CHUNK fragments so that
+    # the temporaries stay in cache.
+    if resolve not in ("scatter", "minimum_at"):
+        raise FlameError(f"resolve: expected 'scatter' or 'minimum_at', found {resolve!r}")
+    best = np.full(H * W, _EMPTY, dtype=np.int64)
+    pair = [row * W + c0, c0, n_cols, pair_face, slope_u.astype(np.float32), row_inv_z.astype(np.float32)]
+    ends = np.cumsum(n_cols)
+    total = int(ends[-1]) if ends.size else 0
+    bounds = [0, *np.searchsorted(ends, np.arange(_CHUNK, total, _CHUNK)).tolist(), n_cols.size]
+    for start, stop in pairwise(bounds):
+        if stop > start:
+            pixel, key = _fragments(*[x[start:stop] for x in pair], far=camera.far)
+            _resolve(best, pixel, key, resolve)
 
     covered = np.flatnonzero(best != _EMPTY)
     won = best[covered]
     face = (won & 0xFFFFFFFF).astype(np.int32)
+    face_ix = face.astype(np.intp)
     depth_px = (won >> 32).astype(np.int32).view(np.float32)
-    bary = _barycentrics(covered, face, tri, pieces, piece_face, W, fx, fy, cx, cy)
-    return Fragments(H, W, covered, face, depth_px, bary, plane_d[face] > 0)
+    ref_u = np.zeros(faces.shape[0])
+    ref_v = np.zeros(faces.shape[0])
+    ref_u[piece_face] = (qu[0] + qu[1] + qu[2]) / 3 + cx
+    ref_v[piece_face] = (qv[0] + qv[1] + qv[2]) / 3 + cy
+    bary = _barycentrics(covered, face_ix, (X, Y, Z), (ref_u, ref_v), W, fx, fy, cx, cy)
+    return Fragments(H, W, covered, face, depth_px, bary, np.take(plane_d, face_ix) > 0)
+
+
+def _length(a: Columns) -> np.ndarray:
+    return np.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+
+
+def _exchange(
+    ua: np.ndarray, va: np.ndarray, ub: np.ndarray, vb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Order two points per item by (v, u): (u, v) of the first, then of the second; equal keys keep their order."""
+    swap = (va > vb) | ((va == vb) & (ua > ub))
+    return np.where(swap, ub, ua), np.where(swap, vb, va), np.where(swap, ua, ub), np.where(swap, va, vb)
 
 
 def _empty(height: int, width: int) -> Fragments:
@@ -210,29 +247,57 @@ def _empty(height: int, width: int) -> Fragments:
     )  # fmt: skip
 
 
-def _resolve(pixel: np.ndarray, key: np.ndarray, n_pixels: int, method: str) -> np.ndarray:
-    """Per pixel minimum of ``key`` over the fragments; ``_EMPTY`` where there is none."""
-    best = np.full(n_pixels, _EMPTY, dtype=np.int64)
+def _fragments(
+    first: np.ndarray,
+    c0: np.ndarray,
+    n_cols: np.ndarray,
+    face: np.ndarray,
+    slope: np.ndarray,
+    inv_z0: np.ndarray,
+    *,
+    far: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel indices and packed depth|face keys of the fragments of spans (float32 depths).
+
+    Per span: ``first`` flat index of its first pixel (column ``c0``), ``n_cols`` pixels, its ``face``, and
+    1/z = ``slope * column + inv_z0`` (float32). Fragments behind the camera or beyond ``far`` are dropped.
+    """
+    span, shift = _expand(n_cols)
+    k = np.arange(span.size, dtype=np.int64)
+    col = k + np.take(c0 + shift, span)  # col = k + (c0 - start) for flat position k
+    pixel = k + np.take(first + shift, span)
+    inv_z = np.take(slope, span) * col.astype(np.float32)
+    inv_z += np.take(inv_z0, span)
+    frag_face = np.take(face, span)
+    valid = inv_z > 0
+    if far is not None:
+        valid &= inv_z >= np.float32(1.0 / far)
+    if not valid.all():
+        pixel, frag_face, inv_z = pixel[valid], frag_face[valid], inv_z[valid]
+    depth = np.float32(1.0) / inv_z
+    # Packed key: positive float32 depth bits order like the depths; the low half holds the face index.
+    return pixel, (depth.view(np.int32).astype(np.int64) << 32) | frag_face
+
+
+def _resolve(best: np.ndarray, pixel: np.ndarray, key: np.ndarray, method: str) -> None:
+    """Lower ``best`` (flat, one key per pixel) to the minimum ``key`` of the fragments at each pixel."""
     if method == "minimum_at":
         np.minimum.at(best, pixel, key)
-        return best
-    if method != "scatter":
-        raise FlameError(f"resolve: expected 'scatter' or 'minimum_at', found {method!r}")
-    # Scatter (an arbitrary fragment wins each pixel), then rescatter only the fragments that beat the
-    # current winner; each round removes at least the winners, and it stops when nothing beats them.
-    while pixel.size:
-        best[pixel] = key
-        better = key < best[pixel]
+        return
+    # Keep the fragments that beat the pixel's key so far; scatter them (an arbitrary one wins each pixel),
+    # then rescatter only those that beat the winner; each round removes at least the winners.
+    better = key < np.take(best, pixel)
+    while better.any():
         pixel, key = pixel[better], key[better]
-    return best
+        best[pixel] = key
+        better = key < np.take(best, pixel)
 
 
 def _barycentrics(
     pixels: np.ndarray,
     face: np.ndarray,
-    tri: np.ndarray,
-    pieces: np.ndarray,
-    piece_face: np.ndarray,
+    corners: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ref: tuple[np.ndarray, np.ndarray],
     width: int,
     fx: float,
     fy: float,
@@ -241,27 +306,29 @@ def _barycentrics(
 ) -> np.ndarray:
     """Perspective-correct barycentrics (M, 3) float32 at the pixel centres, from ray/plane intersections.
 
-    The weight of vertex i is proportional to det(d, P_j, P_k) = d . (P_j x P_k) for the pixel's ray d, which is
-    affine in the pixel coordinates. Per face the affine forms are rebased at a point of the face's image
-    (and scaled to sum 1 there) in float64, so that float32 evaluation near the face is well conditioned.
+    ``corners`` are the faces' camera-space X, Y, Z, each (3, F) (one row per corner); ``ref`` (u, v), each
+    (F,), a point of each face's image. The weight of vertex i is proportional to det(d, P_j, P_k) =
+    d . (P_j x P_k) for the pixel's ray d, which is affine in the pixel coordinates. Per face the affine forms
+    are rebased at ``ref`` (and scaled to sum 1 there) in float64, so that float32 evaluation near the face is
+    well conditioned.
     """
-    p0, p1, p2 = tri[:, 0], tri[:, 1], tri[:, 2]
-    cols = np.stack([np.cross(p1, p2), np.cross(p2, p0), np.cross(p0, p1)], axis=1)  # (F, 3, 3)
-    a = cols[:, :, 0] / fx
-    b = cols[:, :, 1] / fy
-    c = cols[:, :, 2] - cols[:, :, 0] * cx / fx - cols[:, :, 1] * cy / fy
-    ref = np.zeros((tri.shape[0], 2))
-    ref[piece_face, 0] = (fx * pieces[:, :, 0] / pieces[:, :, 2]).mean(axis=1) + cx
-    ref[piece_face, 1] = (fy * pieces[:, :, 1] / pieces[:, :, 2]).mean(axis=1) + cy
-    w_ref = a * ref[:, :1] + b * ref[:, 1:] + c
-    total = w_ref.sum(axis=1, keepdims=True)
+    X, Y, Z = corners
+    ref_u, ref_v = ref
+    w_ref, a, b = [], [], []
+    for j, k in ((1, 2), (2, 0), (0, 1)):  # the weight of corner i from P_j x P_k
+        nx, ny, nz = cross_columns((X[j], Y[j], Z[j]), (X[k], Y[k], Z[k]))
+        a.append(nx / fx)
+        b.append(ny / fy)
+        w_ref.append(a[-1] * ref_u + b[-1] * ref_v + (nz - nx * cx / fx - ny * cy / fy))
+    total = w_ref[0] + w_ref[1] + w_ref[2]
     total[total == 0] = 1.0
-    table = np.concatenate([a / total, b / total, w_ref / total, ref], axis=1).T.astype(np.float32)  # (11, F)
-    coef = np.take(table, face, axis=1)  # (11, M)
     row, col = np.divmod(pixels, width)
-    du = (col.astype(np.float32) + np.float32(0.5)) - coef[9]
-    dv = (row.astype(np.float32) + np.float32(0.5)) - coef[10]
-    w = coef[0:3] * du + coef[3:6] * dv + coef[6:9]  # (3, M)
+    du = (col.astype(np.float32) + np.float32(0.5)) - np.take(ref_u.astype(np.float32), face)
+    dv = (row.astype(np.float32) + np.float32(0.5)) - np.take(ref_v.astype(np.float32), face)
+    w = np.empty((3, pixels.size), dtype=np.float32)
+    for i in range(3):
+        a_i, b_i, c_i = (np.take((x / total).astype(np.float32), face) for x in (a[i], b[i], w_ref[i]))
+        w[i] = a_i * du + b_i * dv + c_i
     np.clip(w, 0.0, None, out=w)
-    w /= np.maximum(w.sum(axis=0), np.float32(1e-30))
+    w /= np.maximum(w[0] + w[1] + w[2], np.float32(1e-30))
     return w.T

@@ -170,8 +170,8 @@ def render_normal_map(
     # matrix @ R (camera; R takes world to OpenCV camera axes).
     to_out = matrix if space == "world" else matrix @ camera.R
     # (9, F) table: row 3 * c + k = component k of the output-space normal at corner c of each face.
-    corner = (normals @ to_out.T).astype(np.float32)[faces]  # (F, 3, 3)
-    table = np.ascontiguousarray(corner.reshape(-1, 9).T)
+    out_normals = np.ascontiguousarray((normals @ to_out.T).astype(np.float32).T)  # (3, V)
+    table = np.take(out_normals, faces.T, axis=1).transpose(1, 0, 2).reshape(9, -1)
     H, W = camera.height, camera.width
     offsets = _sample_offsets(samples)
     if len(offsets) == 1:
@@ -197,21 +197,20 @@ def render_normal_map(
         n = _unit(acc[:, pixels])
         alpha = count[pixels] / np.float32(len(offsets))
     unit = np.zeros((H * W, 3), dtype=np.float32)
-    unit[pixels] = n.T
+    _put_rows(unit, pixels, n)
     mask = np.zeros(H * W, dtype=bool)
     mask[pixels] = True
     neutral_dir = np.array([0.0, 0.0, -1.0]) if space == "camera" else camera.R.T @ [0.0, 0.0, -1.0]
     fill = _background_rgba(background, matrix @ neutral_dir * 0.5 + 0.5)
     image = np.zeros((H * W, 4), dtype=np.float32)
-    if fill is not None:
-        image[:] = fill.astype(np.float32)
-    encoded = n.T * np.float32(0.5) + np.float32(0.5)
+    encoded = [c * np.float32(0.5) + np.float32(0.5) for c in n]
     if fill is None:
-        image[pixels, :3] = encoded
-        image[pixels, 3] = alpha
+        _put_rows(image, pixels, [*encoded, alpha])
     else:
-        a = alpha[:, None]
-        image[pixels, :3] = encoded * a + image[pixels, :3] * (1 - a)
+        fill32 = fill.astype(np.float32)
+        image[:] = fill32
+        blend = [e * alpha + fill32[k] * (1 - alpha) for k, e in enumerate(encoded)]
+        _put_rows(image, pixels, [*blend, np.full(pixels.size, fill32[3])])
     return NormalMap(
         image=image.reshape(H, W, 4),
         normals=unit.reshape(H, W, 3),
@@ -223,9 +222,19 @@ def render_normal_map(
     )
 
 
+def _put_rows(out: np.ndarray, pixels: np.ndarray, columns: Sequence[np.ndarray] | np.ndarray) -> None:
+    """``out[pixels] = columns`` stacked as rows, for a contiguous (N, C) array and C columns (M,): the rows are
+    assembled, then scattered as single C-value items (one pass over ``out``)."""
+    rows = np.empty((pixels.size, out.shape[1]), dtype=out.dtype)
+    for k, values in enumerate(columns):
+        rows[:, k] = values
+    item = np.dtype((np.void, out.dtype.itemsize * out.shape[1]))
+    out.view(item)[:, 0][pixels] = rows.view(item)[:, 0]
+
+
 def _interpolate(frags: Fragments, table: np.ndarray, flip_backfaces: bool) -> np.ndarray:
     """(3, M) barycentric blend of the face corners' normals (table (9, F)), not normalised."""
-    coef = np.take(table, frags.face, axis=1)
+    coef = np.take(table, frags.face.astype(np.intp), axis=1)
     bary = frags.bary.T
     n = coef[0:3] * bary[0] + coef[3:6] * bary[1] + coef[6:9] * bary[2]
     if flip_backfaces:

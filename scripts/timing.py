@@ -36,11 +36,11 @@ class Timing:
         return format(self)
 
 
-def measure(fn: Callable[[], object], repeat: int, warmup: int = 1, clock: Callable[[], float] = time.perf_counter
-            ) -> Timing:
-    """Call ``fn`` ``warmup`` times untimed, then time ``repeat`` calls with ``clock`` (wall time by default;
-    ``time.process_time`` gives the CPU time of the process, all its threads, which other work on a shared
-    machine disturbs less)."""
+def measure(
+    fn: Callable[[], object], repeat: int, warmup: int = 1, clock: Callable[[], float] = time.perf_counter
+) -> Timing:
+    """Call ``fn`` ``warmup`` times untimed, then time ``repeat`` calls with ``clock`` (default wall clock;
+    ``time.process_time`` gives this process's CPU time, all its threads, steadier on a shared machine)."""
     for _ in range(warmup):
         fn()
     times = []

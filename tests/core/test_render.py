@@ -198,6 +198,34 @@ def test_resolve_methods_agree_with_brute_force():
     assert np.allclose(zbuf[fin], z.min(1)[fin], rtol=1e-5)
 
 
+@pytest.mark.parametrize("resolve", ["scatter", "minimum_at"])
+def test_fragment_chunks_do_not_change_the_result(monkeypatch, sphere, resolve):
+    """Fragments are made and depth-tested in chunks; chunk boundaries (here every 37 fragments, cutting
+    spans and pixels covered by several faces) give exactly the single-chunk result."""
+    from flame_core import raster
+
+    verts, faces = sphere
+    cam = Camera.look_at([0.4, 0.3, 3.0], [0.0, 0.0, 0.0], focal=60.0, size=(64, 48))
+    monkeypatch.setattr(raster, "_CHUNK", 1 << 30)
+    whole = rasterize(verts, faces, cam, resolve=resolve)
+    monkeypatch.setattr(raster, "_CHUNK", 37)
+    chunked = rasterize(verts, faces, cam, resolve=resolve)
+    assert whole.pixels.size > 1000
+    for name in ("pixels", "face", "depth", "bary", "backfacing"):
+        assert np.array_equal(getattr(whole, name), getattr(chunked, name)), name
+
+
+def test_expand_runs_with_empty_ones():
+    from flame_core.raster import _expand
+
+    for counts in ([0, 3, 0, 0, 2, 1, 0], [4], [0, 0], []):
+        c = np.array(counts, dtype=np.int64)
+        owner, shift = _expand(c)
+        assert np.array_equal(owner, np.repeat(np.arange(c.size), c))
+        rank = np.arange(owner.size) + shift[owner]
+        assert np.array_equal(rank, np.concatenate([np.arange(n) for n in counts] + [np.zeros(0, int)]))
+
+
 def test_near_plane_clipping_keeps_crossing_triangles():
     cam = Camera(100.0, 100.0, 50.0, 50.0, 100, 100, near=0.1)
     # A floor 0.5 below the camera (OpenCV +Y is down) running from behind the camera to far in front.
