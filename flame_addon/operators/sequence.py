@@ -31,7 +31,6 @@ from .sequence_camera import add_tracked_camera, remove_camera
 
 SEQUENCE_FILTER = "*.npz;*.json;*.npy;*.pkl;*.pickle;*.pt;*.pth;*.tar;*.frame"
 COEFFICIENT_NAMES = param_channels.COEFFICIENT_NAMES
-VARYING_NAMES = tuple(f.name for f in FIELDS if f.name != "shape")
 
 
 # ---------------------------------------------------------------------------------------------- time
