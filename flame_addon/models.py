@@ -99,15 +99,9 @@ def _load(path: str, extras: dict[str, str], teeth: bool) -> FlameModel:
 
 def companion_problems(preferences: Any | None) -> dict[str, str]:
     """Preference property -> why its companion file was left out of the model (only files with a problem)."""
-    problems: dict[str, str] = {}
-    if preferences is None:
-        return problems
-    for prop, _keyword in EXTRA_FILES:
-        value = getattr(preferences, prop, "") or ""
-        problem = _companion_problems.get(resolve_path(value)) if value else None
-        if problem:
-            problems[prop] = problem
-    return problems
+    files = extra_files(preferences)
+    return {prop: _companion_problems[files[keyword]] for prop, keyword in EXTRA_FILES
+            if keyword in files and files[keyword] in _companion_problems}
 
 
 def _companion_stamp(path: str) -> float | None:

@@ -19,6 +19,7 @@ from ...flame_core import FlameError
 from ...flame_core.axes import to_blender_axes
 from .. import animation, evaluate, heads, objects, offsets, param_channels
 from ..results import OperatorResult
+from . import frame_range
 
 #: Frames evaluated per forward call (bounds the memory of a batch: frames x vertices x 3).
 BATCH = 64
@@ -111,13 +112,9 @@ class FLAME_OT_bake_shape_keys(bpy.types.Operator):
         return heads.is_head(obj) and context.mode == "OBJECT"
 
     def execute(self, context: Any) -> OperatorResult:
-        scene = context.scene
-        if not self.properties.is_property_set("frame_start"):
-            self.frame_start = scene.frame_start
-        if not self.properties.is_property_set("frame_end"):
-            self.frame_end = scene.frame_end
-        if self.frame_end < self.frame_start:
-            self.report({"ERROR"}, f"End frame {self.frame_end} is before start frame {self.frame_start}")
+        problem = frame_range.settle(self, context.scene.frame_start, context.scene.frame_end)
+        if problem:
+            self.report({"ERROR"}, problem)
             return {"CANCELLED"}
         head = context.active_object
         try:

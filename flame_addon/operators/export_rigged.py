@@ -27,6 +27,7 @@ from ...flame_core import engine_export as ee
 from ...flame_core.axes import to_blender_axes
 from .. import animation, evaluate, heads, objects, param_channels
 from ..results import OperatorResult
+from . import frame_range
 
 BONE_LENGTH = 0.02
 EXPRESSION_RANGE = 10.0  # the widest slider range Blender allows for a shape key
@@ -379,12 +380,9 @@ class FLAME_OT_export_rigged(bpy.types.Operator, ExportHelper):
     def execute(self, context: Any) -> OperatorResult:
         global last_report
         scene = context.scene
-        if not self.properties.is_property_set("frame_start"):
-            self.frame_start = scene.frame_start
-        if not self.properties.is_property_set("frame_end"):
-            self.frame_end = scene.frame_end
-        if self.frame_end < self.frame_start:
-            self.report({"ERROR"}, f"End frame {self.frame_end} is before start frame {self.frame_start}")
+        problem = frame_range.settle(self, scene.frame_start, scene.frame_end)
+        if problem:
+            self.report({"ERROR"}, problem)
             return {"CANCELLED"}
         if not self.filepath:
             self.report({"ERROR"}, "No file path given")

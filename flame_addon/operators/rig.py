@@ -21,6 +21,7 @@ from ...flame_core import rig as core_rig
 from ...flame_core.axes import to_blender_axes
 from .. import animation, bridge, evaluate, heads, param_channels, rig
 from ..results import OperatorResult
+from . import frame_range
 
 #: Distance of the eye target in front of the eyes, as a multiple of the head's height.
 EYE_TARGET_DISTANCE = 2.0
@@ -39,12 +40,10 @@ def _editable(obj: Any) -> bool:
 
 
 def _frame_range(op: Any, context: Any) -> np.ndarray:
-    scene = context.scene
-    start = op.frame_start if op.properties.is_property_set("frame_start") else scene.frame_start
-    end = op.frame_end if op.properties.is_property_set("frame_end") else scene.frame_end
-    if end < start:
-        raise FlameError(f"the frame range is empty ({start} to {end})")
-    return np.arange(start, end + 1, dtype=np.float64)
+    problem = frame_range.settle(op, context.scene.frame_start, context.scene.frame_end)
+    if problem:
+        raise FlameError(problem)
+    return np.arange(op.frame_start, op.frame_end + 1, dtype=np.float64)
 
 
 def add_eye_target(context: Any, head: Any, arm: Any) -> Any:

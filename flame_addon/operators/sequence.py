@@ -26,6 +26,7 @@ from ...flame_core.sequence import FRAME_ID_KEY, has_cameras, head_motion, seque
 from .. import animation, bridge, evaluate, heads, objects, offsets, param_channels
 from ..properties import resize_components
 from ..results import OperatorResult
+from . import frame_range
 from .head import create_head
 from .sequence_camera import add_tracked_camera, remove_camera
 
@@ -480,24 +481,21 @@ class FLAME_OT_export_sequence(bpy.types.Operator, ExportHelper):
         self._default_range(context)
         return ExportHelper.invoke(self, context, event)  # type: ignore[return-value]
 
-    def _default_range(self, context: Any) -> None:
+    def _default_range(self, context: Any) -> str | None:
         """Unset ends: the head's keyed range (never dropping keyed frames), else the scene's range."""
         obj = heads.active_head(context)
         keyed = param_channels.keyed_range(obj) if obj is not None else None
         start, end = keyed if keyed is not None else (context.scene.frame_start, context.scene.frame_end)
-        if not self.properties.is_property_set("frame_start"):
-            self.frame_start = start
-        if not self.properties.is_property_set("frame_end"):
-            self.frame_end = end
+        return frame_range.settle(self, start, end)
 
     def execute(self, context: Any) -> OperatorResult:
-        self._default_range(context)
+        problem = self._default_range(context)
         obj = heads.active_head(context)
         if obj is None:
             self.report({"ERROR"}, "Select a FLAME head")
             return {"CANCELLED"}
-        if self.frame_end < self.frame_start:
-            self.report({"ERROR"}, f"End frame {self.frame_end} is before start frame {self.frame_start}")
+        if problem:
+            self.report({"ERROR"}, problem)
             return {"CANCELLED"}
         path = bpy.path.abspath(self.filepath)
         try:
