@@ -58,6 +58,49 @@ def mesh_positions(obj):
     return co.reshape(-1, 3)
 
 
+def evaluated_world(obj, frame):
+    """Evaluated vertex positions of ``obj`` (modifiers, shape keys, caches) at ``frame`` in world space."""
+    bpy.context.scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
+        mesh.vertices.foreach_get("co", co)
+    finally:
+        evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    return co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
+
+
+def render_animation_setup(folder) -> Any:
+    """The scene set to render frames 1-2 with Workbench at 48x48 PNG into ``folder/anim_####.png``, seen by a
+    camera looking along +Y at the face."""
+    scene = bpy.context.scene
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    camera.location = (0.0, -0.8, 0.0)
+    camera.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    render = scene.render
+    render.engine = "BLENDER_WORKBENCH"
+    render.resolution_x = render.resolution_y = 48
+    render.use_lock_interface = True
+    render.image_settings.file_format = "PNG"
+    scene.frame_start, scene.frame_end = 1, 2
+    render.filepath = str(folder / "anim_")
+    return scene
+
+
+def image_pixels(path) -> np.ndarray:
+    """The RGBA pixels of an image file, as Blender loads them (float32, flat)."""
+    image = bpy.data.images.load(str(path))
+    pixels = np.empty(len(image.pixels), dtype=np.float32)
+    image.pixels.foreach_get(pixels)
+    bpy.data.images.remove(image)
+    return pixels
+
+
 def add_head(**kwargs):
     """Run flame.add_head and return the new active object."""
     assert bpy.ops.flame.add_head(**kwargs) == {"FINISHED"}

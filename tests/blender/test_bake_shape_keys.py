@@ -11,7 +11,7 @@ import addon_utils
 import bpy
 import numpy as np
 import pytest
-from helpers import add_head, mesh_positions
+from helpers import add_head, evaluated_world, mesh_positions
 
 FRAMES = (2, 3, 4, 5)
 
@@ -49,22 +49,6 @@ def _bake(model_file):
     return head, baked, expected
 
 
-def _world_positions(obj, frame):
-    """Evaluated (shape keys, modifiers, caches) vertex positions of ``obj`` at ``frame`` in world space."""
-    bpy.context.scene.frame_set(frame)
-    depsgraph = bpy.context.evaluated_depsgraph_get()
-    evaluated = obj.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    try:
-        co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
-        mesh.vertices.foreach_get("co", co)
-    finally:
-        evaluated.to_mesh_clear()
-    co = co.reshape(-1, 3).astype(np.float64)
-    matrix = np.array(evaluated.matrix_world)
-    return co @ matrix[:3, :3].T + matrix[:3, 3]
-
-
 def test_bake_makes_a_plain_mesh_with_a_key_per_frame(addon, model_file):
     head, baked, expected = _bake(model_file)
     assert baked != head and not baked.flame.is_head and baked.type == "MESH"
@@ -82,7 +66,7 @@ def test_bake_makes_a_plain_mesh_with_a_key_per_frame(addon, model_file):
         np.testing.assert_array_equal(values[frames == f], [1.0])
         assert np.all(values[frames != f] == 0.0)
     for k, f in enumerate(FRAMES):  # the baked object shows each frame, without the add-on's handler
-        world = _world_positions(baked, f)
+        world = evaluated_world(baked, f)
         np.testing.assert_allclose(world - [0.5, 0, 0], expected[k], atol=2e-6)
         assert [round(b.value) for b in blocks[1:]] == [int(g == f) for g in FRAMES]
 
@@ -124,7 +108,7 @@ def _sorted_rows(points):
 
 def _check_frames(imported, expected, offset, *, atol=2e-5, order_free=False):
     for k, f in enumerate(FRAMES):
-        world = _world_positions(imported, f) - offset
+        world = evaluated_world(imported, f) - offset
         if order_free:
             got, want = _sorted_rows(world), _sorted_rows(expected[k])
             assert got.shape == want.shape

@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
-from helpers import add_head, blender_axes
+from helpers import add_head, blender_axes, evaluated_world
 
 FRAMES = 40
 CHECK = (1, 7, 23, 40)
@@ -23,21 +23,6 @@ def performance_head(fc, tmp_path, frames: int = FRAMES):
     assert bpy.ops.flame.import_sequence(filepath=str(path), frame_start=1) == {"FINISHED"}
     bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, frames
     return head
-
-
-def evaluated_world(obj, frame):
-    """Evaluated vertex positions of ``obj`` (modifiers, shape keys) at ``frame`` in world space."""
-    bpy.context.scene.frame_set(frame)
-    depsgraph = bpy.context.evaluated_depsgraph_get()
-    evaluated = obj.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    try:
-        co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
-        mesh.vertices.foreach_get("co", co)
-    finally:
-        evaluated.to_mesh_clear()
-    matrix = np.array(evaluated.matrix_world)
-    return co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
 
 
 KEYS = (0, 1, 2, 3)  # shape keys whose positions identify a vertex (some coincide at rest: the lips)

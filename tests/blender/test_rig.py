@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
-from helpers import add_head, blender_axes, mesh_positions
+from helpers import add_head, blender_axes, image_pixels, mesh_positions, render_animation_setup
 from mathutils import Quaternion
 
 BONES = ("root", "neck", "jaw", "eye.L", "eye.R")
@@ -218,35 +218,15 @@ def test_renders_see_the_rig_pose_of_each_frame(model_file, tmp_path):
     jaw.keyframe_insert("rotation_quaternion", frame=1)
     jaw.rotation_quaternion = Quaternion((0, 1, 0), 0.9)
     jaw.keyframe_insert("rotation_quaternion", frame=2)
-    scene = bpy.context.scene
-    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    camera.location = (0.0, -0.8, 0.0)
-    camera.rotation_euler = (np.pi / 2, 0.0, 0.0)
-    render = scene.render
-    render.engine = "BLENDER_WORKBENCH"
-    render.resolution_x = render.resolution_y = 48
-    render.use_lock_interface = True
-    render.image_settings.file_format = "PNG"
-    scene.frame_start, scene.frame_end = 1, 2
-    render.filepath = str(tmp_path / "anim_")
+    scene = render_animation_setup(tmp_path)
     scene.frame_set(2)
     bpy.ops.render.render(animation=True)
-
-    def pixels(path):
-        image = bpy.data.images.load(str(path))
-        out = np.empty(len(image.pixels), dtype=np.float32)
-        image.pixels.foreach_get(out)
-        bpy.data.images.remove(image)
-        return out
-
-    frames = [pixels(tmp_path / f"anim_{f:04d}.png") for f in (1, 2)]
+    frames = [image_pixels(tmp_path / f"anim_{f:04d}.png") for f in (1, 2)]
     assert np.abs(frames[0] - frames[1]).max() > 0.2
     scene.frame_set(1)
-    render.filepath = str(tmp_path / "still_1.png")
+    scene.render.filepath = str(tmp_path / "still_1.png")
     bpy.ops.render.render(write_still=True)
-    np.testing.assert_allclose(frames[0], pixels(tmp_path / "still_1.png"), atol=2 / 255)
+    np.testing.assert_allclose(frames[0], image_pixels(tmp_path / "still_1.png"), atol=2 / 255)
 
 
 def _key_random_params(addon, fc, head, frames, seed):
