@@ -8,10 +8,10 @@ classes, menus, followers and handlers; this package only hands off to them, in 
 
 from __future__ import annotations
 
-from . import evaluate, followers, handlers, models, operators, preferences, properties, rig, ui
+from . import evaluate, followers, handlers, models, operators, preferences, properties, rig, ui, versioning
 
 #: Modules registered in this order (and unregistered in reverse).
-MODULES = (preferences, properties, rig, operators, ui, handlers)
+MODULES = (preferences, properties, rig, operators, ui, versioning, handlers)
 
 
 def register() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..flame_core import FIELDS, FlameError, FlameParams
 from ..flame_core.axes import from_blender_axes, to_blender_axes
+from ..flame_core.params import FIELD_BY_NAME
 
 COEFFICIENT_FIELDS = tuple(f for f in FIELDS if f.kind == "coefficients")
 VECTOR_FIELDS = tuple(f for f in FIELDS if f.kind != "coefficients")
@@ -30,18 +31,70 @@ ATTRIBUTE_TYPES: dict[str, tuple[type, str, int]] = {
     "BOOLEAN": (np.bool_, "value", 1),
 }
 
+#: Blender's largest array dimension.
+MAX_ARRAY_DIMENSION = 32
+
 _writing: set[int] = set()
 
 
 # ---------------------------------------------------------------------------------------------- parameters
+def values_name(field_name: str) -> str:
+    """The array property holding a coefficient field's values (``"shape"`` -> ``"shape_values"``)."""
+    return f"{field_name}_values"
+
+
+def array_dimensions(size: int) -> tuple[int, ...]:
+    """Blender's shape of an array of ``size`` elements: one dimension up to 32, else rows of at most 32
+    (F-Curves, drivers and ``foreach_get``/``foreach_set`` use the flat index either way)."""
+    if size <= MAX_ARRAY_DIMENSION:
+        return (size,)
+    columns = next(c for c in range(MAX_ARRAY_DIMENSION, 0, -1) if size % c == 0)
+    if size // columns > MAX_ARRAY_DIMENSION:
+        raise ValueError(f"{size} values do not fit a two-dimensional Blender array")
+    return (size // columns, columns)
+
+
+def read_coefficients(settings: Any, name: str) -> np.ndarray:
+    """All values of a coefficient field's array (the field's full size, float32), exposed or not."""
+    values = np.empty(FIELD_BY_NAME[name].size, dtype=np.float32)
+    getattr(settings, values_name(name)).foreach_get(values)
+    return values
+
+
+def write_coefficients(settings: Any, name: str, values: np.ndarray) -> None:
+    """Set all values of a coefficient field's array (the mirror of :func:`read_coefficients`)."""
+    getattr(settings, values_name(name)).foreach_set(np.ascontiguousarray(values, dtype=np.float32))
+
+
+def _element(name: str, index: int) -> tuple[int, ...]:
+    dims = array_dimensions(FIELD_BY_NAME[name].size)
+    if not 0 <= index < FIELD_BY_NAME[name].size:
+        raise IndexError(f"{name} has {FIELD_BY_NAME[name].size} values; no index {index}")
+    return (index,) if len(dims) == 1 else (index // dims[1], index % dims[1])
+
+
+def get_coefficient(settings: Any, name: str, index: int) -> float:
+    """One coefficient's value (component ``index`` of field ``name``)."""
+    values = getattr(settings, values_name(name))
+    for i in _element(name, index):
+        values = values[i]
+    return float(values)
+
+
+def set_coefficient(settings: Any, name: str, index: int, value: float) -> None:
+    """Set one coefficient (its update callback evaluates the head, as a slider would)."""
+    *rows, last = _element(name, index)
+    values = getattr(settings, values_name(name))
+    for i in rows:
+        values = values[i]
+    values[last] = value
+
+
 def read_fields(settings: Any) -> dict[str, np.ndarray]:
-    """A head's parameter values (``obj.flame``) by field name, float32."""
+    """A head's parameter values (``obj.flame``) by field name, float32 (the exposed coefficients only)."""
     fields: dict[str, np.ndarray] = {}
     for field in COEFFICIENT_FIELDS:
-        items = getattr(settings, field.name)
-        values = np.empty(len(items), dtype=np.float32)
-        items.foreach_get("value", values)
-        fields[field.name] = values
+        fields[field.name] = read_coefficients(settings, field.name)[: len(getattr(settings, field.name))]
     for field in VECTOR_FIELDS:
         fields[field.name] = np.array(getattr(settings, field.name), dtype=np.float32)
     return fields
@@ -59,11 +112,10 @@ def write_fields(settings: Any, fields: dict[str, np.ndarray]) -> None:
                 continue
             have = np.asarray(fields[field.name], dtype=np.float32).reshape(-1)
             if field.kind == "coefficients":
-                items = getattr(settings, field.name)
-                values = np.zeros(len(items), dtype=np.float32)
-                n = min(len(items), len(have))
+                values = np.zeros(field.size, dtype=np.float32)
+                n = min(len(getattr(settings, field.name)), len(have))
                 values[:n] = have[:n]
-                items.foreach_set("value", values)
+                write_coefficients(settings, field.name, values)
             else:
                 values = np.zeros(field.size, dtype=np.float64)
                 values[: min(field.size, len(have))] = have[: field.size]

@@ -148,7 +148,7 @@ def evaluate(obj: Any, *, force: bool = False, source: Any = None) -> bool:
             "override (Object > Library Override > Make) to pose it"
         )
     used = model_params(model, FlameParams(**fields))
-    output = model.forward(used, static_offset=static_offset)
+    output = model.forward(used, static_offset=static_offset, landmarks=followers.needs_landmarks(obj))
     bridge.write_positions(mesh, output.vertices)
     _signatures[key] = signature
     _errors.pop(key, None)

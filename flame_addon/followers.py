@@ -39,17 +39,26 @@ class FollowerContext:
 FollowerUpdate = Callable[[Any, FollowerContext], None]
 
 _registry: dict[str, FollowerUpdate] = {}
+_wants_landmarks: set[str] = set()
 _errors: dict[int, str] = {}
 
 
-def register_follower(kind: str, update: FollowerUpdate) -> None:
-    """Register ``update(follower_obj, context)`` for followers whose ``obj[KIND_KEY] == kind``."""
+def register_follower(kind: str, update: FollowerUpdate, *, landmarks: bool = False) -> None:
+    """Register ``update(follower_obj, context)`` for followers whose ``obj[KIND_KEY] == kind``.
+
+    ``landmarks``: the update reads ``context.output.landmarks`` (heads skip computing them otherwise).
+    """
     _registry[kind] = update
+    if landmarks:
+        _wants_landmarks.add(kind)
+    else:
+        _wants_landmarks.discard(kind)
 
 
 def unregister_follower(kind: str) -> None:
     """Forget a kind (its objects stay, but no longer follow)."""
     _registry.pop(kind, None)
+    _wants_landmarks.discard(kind)
 
 
 def registered_kinds() -> tuple[str, ...]:
@@ -79,6 +88,11 @@ def followers_of(head: Any, kind: str | None = None) -> Iterator[Any]:
 
 def has_followers(head: Any) -> bool:
     return any(kind_of(child) in _registry for child in head.children)
+
+
+def needs_landmarks(head: Any) -> bool:
+    """True when a follower of ``head`` reads the landmarks of its evaluation."""
+    return bool(_wants_landmarks) and any(kind_of(child) in _wants_landmarks for child in head.children)
 
 
 def update_followers(head: Any, model: FlameModel, params: FlameParams, output: FlameOutput) -> int:
@@ -114,4 +128,5 @@ def error(obj: Any) -> str | None:
 def clear() -> None:
     """Drop every registration and stored error (on unregister)."""
     _registry.clear()
+    _wants_landmarks.clear()
     _errors.clear()

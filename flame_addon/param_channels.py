@@ -1,8 +1,8 @@
 """A head's parameters as animation channels: data paths, keying a sequence, sampling per frame.
 
-Each coefficient is its own property (``flame.expression[i].value``, one F-Curve each); the vector
-fields are arrays (``flame.rotation`` indices 0..2, ``flame.eyes`` 0..5). The order of
-:func:`channel_keys` follows ``flame_core.params.FIELDS``.
+Every field is an array property with one F-Curve per element: the coefficients ``flame.shape_values`` and
+``flame.expression_values`` (index = component), the vectors ``flame.rotation`` (indices 0..2), ``flame.eyes``
+(0..5) and so on. The order of :func:`channel_keys` follows ``flame_core.params.FIELDS``.
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ COEFFICIENT_NAMES = tuple(f.name for f in FIELDS if f.kind == "coefficients")
 GROUP_NAMES = {f.name: f.name.title() for f in FIELDS}
 
 
-def coefficient_path(name: str, index: int) -> str:
-    return f"flame.{name}[{index}].value"
-
-
 def field_keys(settings: Any, name: str) -> list[tuple[str, int]]:
     """(data_path, index) of every exposed value of one field, in order."""
     field = next(f for f in FIELDS if f.name == name)
     if field.kind == "coefficients":
-        return [(coefficient_path(name, i), 0) for i in range(len(getattr(settings, name)))]
+        return [(f"flame.{bridge.values_name(name)}", i) for i in range(len(getattr(settings, name)))]
     return [(f"flame.{name}", i) for i in range(field.size)]
 
 

@@ -2,12 +2,21 @@
 
 Data paths (stable; keyframe them from the UI or with ``obj.keyframe_insert``):
 
-- ``flame.shape[i].value``, ``flame.expression[i].value``: coefficient lists, one item per exposed
-  component (``flame.n_shape`` / ``flame.n_expression`` items);
+- ``flame.shape_values``, ``flame.expression_values``: the coefficients, one array element per component
+  (element ``i`` is component ``i``; keyframe with ``obj.keyframe_insert("flame.expression_values", index=i)``).
+  Only the first ``flame.n_shape`` / ``flame.n_expression`` are exposed and used;
+- ``flame.shape``, ``flame.expression``: the labelled lists the panels show, one item per exposed component;
+  ``item.value`` reads and sets that component's element (a convenience for scripts; it is not animatable,
+  key the array element);
 - ``flame.rotation``, ``flame.neck``, ``flame.jaw``: axis-angle vectors in radians (shown in degrees);
 - ``flame.eyes``: left then right eye axis-angles (6 values, radians);
 - ``flame.translation``: metres, in FLAME's axes like the parameter files;
 - ``flame.eyelids``: left then right eyelid blend-shape weights (1: closed), for models with eyelid shapes.
+
+The coefficients are arrays rather than a property per list item because Blender resolves an F-Curve's
+path into a list by walking it: a head with 300 keyed shape coefficients would spend milliseconds per frame
+finding them. Arrays of more than 32 elements are two-dimensional in Blender (``shape_values`` is 10 x 30);
+F-Curves, drivers, ``foreach_get``/``foreach_set`` and ``index=`` in the UI use the flat index.
 
 Update callbacks re-evaluate the mesh at once; animation playback is handled by the frame-change
 handler (the animation system does not call update callbacks). The values are library-overridable,
@@ -17,6 +26,7 @@ so a linked head made a library override can be posed and keyed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +69,25 @@ def _on_model_update(self: Any, context: Any) -> None:
         evaluate.safe_evaluate(obj, force=True)
 
 
+_ITEM_PATH = re.compile(r"flame\.(\w+)\[(\d+)\]$")
+
+
+def _item_location(item: Any) -> tuple[str, int]:
+    """The field and the index of the component an item of a coefficient list stands for."""
+    match = _ITEM_PATH.match(item.path_from_id())
+    if match is None:
+        raise ValueError(f"{item!r} is not an item of a head's coefficient list")
+    return match[1], int(match[2])
+
+
+def _get_item_value(item: Any) -> float:
+    return bridge.get_coefficient(item.id_data.flame, *_item_location(item))
+
+
+def _set_item_value(item: Any, value: float) -> None:
+    bridge.set_coefficient(item.id_data.flame, *_item_location(item), value)
+
+
 def component_name(field_name: str, index: int, names: Sequence[str] = ()) -> str:
     """The list label of a coefficient: ``"Expression 001"`` for index 0, ``"Expression 001: smile"``
     when the model names it."""
@@ -74,6 +103,12 @@ def resize_components(settings: Any, field_name: str, count: int, names: Sequenc
     With ``names`` (the model's component names) every item is labelled from them.
     """
     items = getattr(settings, field_name)
+    if len(items) > count:  # components no longer exposed are zero (as if new) when shown again
+        values = bridge.read_coefficients(settings, field_name)
+        if values[count:].any():
+            values[count:] = 0.0
+            with bridge.writing(settings.id_data):
+                bridge.write_coefficients(settings, field_name, values)
     while len(items) > count:
         items.remove(len(items) - 1)
     for i in range(len(items), count):
@@ -122,14 +157,18 @@ def _count_updater(field_name: str) -> Any:
     return update
 
 
+COEFFICIENT_DESCRIPTION = "Coefficient (in standard deviations of the model's training data)"
+COEFFICIENT_SOFT_RANGE = (-3.0, 3.0)
+
+
 class FlameComponent(bpy.types.PropertyGroup):
-    """One shape or expression coefficient (``name`` is its label in the list)."""
+    """One shape or expression component of a head's list (``name`` is its label)."""
 
     value: FloatProperty(  # type: ignore[valid-type]
         name="Value",
-        description="Coefficient (in standard deviations of the model's training data)",
-        default=0.0, soft_min=-3.0, soft_max=3.0, precision=3, override=OVERRIDABLE,
-        update=_on_param_update,
+        description=f"{COEFFICIENT_DESCRIPTION}; the value of the field's array (animate the array element)",
+        soft_min=COEFFICIENT_SOFT_RANGE[0], soft_max=COEFFICIENT_SOFT_RANGE[1], precision=3, options=set(),
+        get=_get_item_value, set=_set_item_value,
     )
 
 
@@ -140,7 +179,13 @@ def _field_properties(field: Field) -> dict[str, Any]:
     if field.kind == "coefficients":
         return {
             field.name: CollectionProperty(
-                type=FlameComponent, name=label, description=description, override=OVERRIDABLE,
+                type=FlameComponent, name=label, description=f"{description} (the exposed components, labelled)",
+                override=OVERRIDABLE,
+            ),
+            bridge.values_name(field.name): FloatVectorProperty(
+                name=f"{label} Values", description=f"{description}: {COEFFICIENT_DESCRIPTION.lower()}",
+                size=bridge.array_dimensions(field.size), soft_min=COEFFICIENT_SOFT_RANGE[0],
+                soft_max=COEFFICIENT_SOFT_RANGE[1], precision=3, override=OVERRIDABLE, update=_on_param_update,
             ),
             f"{field.name}_index": IntProperty(
                 name=f"Active {label}", description=f"The {field.name} coefficient selected in the list",

@@ -9,6 +9,7 @@ import bpy
 
 from ..flame_core import FIELDS, FlameError
 from . import evaluate, heads, models, offsets, rig
+from .bridge import values_name
 from .operators import params as params_ops
 from .preferences import DEMO_NOTE, draw_problem, get_preferences
 
@@ -24,7 +25,8 @@ class FLAME_UL_components(bpy.types.UIList):
         if self.layout_type in {"DEFAULT", "COMPACT"}:
             split = layout.split(factor=0.5, align=False)
             split.label(text=item.name)
-            split.prop(item, "value", text="", emboss=False)
+            field_name = str(active_property).removesuffix("_index")  # the list of "shape" is driven by "shape_index"
+            split.prop(data, values_name(field_name), index=index, text="", emboss=False)
         else:
             layout.alignment = "CENTER"
             layout.label(text=str(index + 1))
@@ -87,7 +89,7 @@ def draw_coefficients(layout: Any, obj: Any, field_name: str) -> None:
     items = getattr(settings, field_name)
     index = getattr(settings, f"{field_name}_index")
     if 0 <= index < len(items):
-        layout.prop(items[index], "value", text=items[index].name, slider=True)
+        layout.prop(settings, values_name(field_name), index=index, text=items[index].name, slider=True)
     layout.prop(settings, f"n_{field_name}")
     row = layout.row(align=True)
     row.operator("flame.reset_params", text="Reset", icon="LOOP_BACK").group = field_name.upper()

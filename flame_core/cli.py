@@ -361,7 +361,8 @@ def _sample(args: argparse.Namespace) -> int:
             known = ", ".join(model.region_names) or "none"
             raise FlameError(f"--region {args.region!r}: the model has no such mask (masks: {known})")
         region = model.region(args.region)
-    vertices = model.forward(params, **offsets).vertices
+    vertices = model.forward(params, static_offset=offsets.get("static_offset"),
+                             dynamic_offset=offsets.get("dynamic_offset"), landmarks=False).vertices
     samples = sample_surface(vertices, model.faces, args.count, seed=args.seed, region=region,
                              min_distance=args.min_distance)
     if args.bound:

@@ -310,6 +310,7 @@ class FlameModel:
         *,
         static_offset: Any = None,
         dynamic_offset: Any = None,
+        landmarks: bool = True,
         **fields: Any,
     ) -> FlameOutput:
         """Evaluate the model for single or batched parameters.
@@ -322,7 +323,8 @@ class FlameModel:
         are per-vertex offsets added to the shaped mesh before the joints are regressed and the mesh
         is posed, as VHAP and GaussianAvatars do; V is the model's vertex count or, on a model with
         teeth, FLAME's own 5023 (the teeth then get none). The ``eyelids`` weights add the eyelid
-        blend shapes to the posed vertices, as metrical-tracker and SMIRK do.
+        blend shapes to the posed vertices, as metrical-tracker and SMIRK do. ``landmarks=False`` skips the
+        landmarks (``output.landmarks`` is None) where only the mesh is wanted.
         """
         if params is None:
             params = FlameParams(**fields)
@@ -382,15 +384,15 @@ class FlameModel:
         if not finite:
             raise FlameError("the model gives non-finite vertices for these parameters "
                              "(its arrays or the parameters are out of range)")
-        landmarks = None
-        if self.landmarks is not None:
+        points = None
+        if landmarks and self.landmarks is not None:
             rows = contour_rows(rotations) if self.landmarks.has_contour else None
-            landmarks = self.landmarks.evaluate(vertices, self.faces, rows)
-            landmarks = landmarks.reshape(batch + landmarks.shape[1:])
+            points = self.landmarks.evaluate(vertices, self.faces, rows)
+            points = points.reshape(batch + points.shape[1:])
         return FlameOutput(
             vertices=vertices.reshape(batch + vertices.shape[1:]),
             joints=joints.reshape(batch + joints.shape[1:]),
-            landmarks=landmarks,
+            landmarks=points,
         )
 
     def _eyelid_weights(self, params: FlameParams, n: int) -> np.ndarray | None:

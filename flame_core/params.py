@@ -237,12 +237,13 @@ def _as_field_array(field: Field, value: Any) -> np.ndarray:
             raise ParamsError(f"parameter {field.name!r} has {size} values, at most {field.size} allowed")
     elif size != field.size:
         raise ParamsError(f"parameter {field.name!r} must have {field.size} values, got {size}")
-    if not np.all(np.isfinite(array)):
-        raise ParamsError(f"parameter {field.name!r} contains non-finite values (NaN or inf)")
     limit = LIMITS[field.kind]
-    if array.size and float(np.abs(array).max()) > limit:
-        found = float(np.abs(array).max())
-        raise ParamsError(f"parameter {field.name!r} has a value of magnitude {found:g}, beyond the {limit:g} "
+    # One pass: the largest magnitude is NaN or inf exactly when a value is, and fails the comparison then.
+    largest = float(np.abs(array).max()) if array.size else 0.0
+    if not largest <= limit:
+        if not np.all(np.isfinite(array)):
+            raise ParamsError(f"parameter {field.name!r} contains non-finite values (NaN or inf)")
+        raise ParamsError(f"parameter {field.name!r} has a value of magnitude {largest:g}, beyond the {limit:g} "
                           f"allowed for {field.kind}")
     array.setflags(write=False)
     return array

@@ -83,7 +83,7 @@ def run(package: ModuleType, repeat: int) -> int:
         f.jaw = (0.2 * rng.random(), 0.0, 0.0)
         f.eyes = rng.normal(scale=0.1, size=6).tolist()
         for i in range(len(f.expression)):
-            obj.keyframe_insert(f"flame.expression[{i}].value", frame=frame)
+            obj.keyframe_insert("flame.expression_values", index=i, frame=frame)
         obj.keyframe_insert("flame.jaw", frame=frame)
         obj.keyframe_insert("flame.eyes", frame=frame)
     handler_times: list[float] = []

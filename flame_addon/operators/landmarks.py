@@ -106,7 +106,7 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLAS
 
 def register() -> None:
     _register_classes()
-    followers.register_follower(KIND, update_landmarks)
+    followers.register_follower(KIND, update_landmarks, landmarks=True)
 
 
 def unregister() -> None:

@@ -19,11 +19,11 @@ FRAMES = (2, 3, 4, 5)
 def _animate(head):
     head.flame.expression[0].value = -1.0
     head.flame.jaw[0] = 0.0
-    head.keyframe_insert("flame.expression[0].value", frame=FRAMES[0])
+    head.keyframe_insert("flame.expression_values", index=0, frame=FRAMES[0])
     head.keyframe_insert("flame.jaw", index=0, frame=FRAMES[0])
     head.flame.expression[0].value = 1.5
     head.flame.jaw[0] = 0.3
-    head.keyframe_insert("flame.expression[0].value", frame=FRAMES[-1])
+    head.keyframe_insert("flame.expression_values", index=0, frame=FRAMES[-1])
     head.keyframe_insert("flame.jaw", index=0, frame=FRAMES[-1])
 
 

@@ -41,7 +41,7 @@ def test_driver_on_a_pose_value_deforms_the_head_when_its_target_moves(model_fil
     head = add_head(model_path=path)
     control = _empty("Jaw Control")
     _drive(head, "flame.jaw", 0, control)
-    _drive(head, "flame.expression[1].value", None, control, expression="2 * var", transform="LOC_Z")
+    _drive(head, "flame.expression_values", 1, control, expression="2 * var", transform="LOC_Z")
     bpy.context.view_layer.update()
     writes = []
     original = addon.bridge.write_positions

@@ -45,7 +45,8 @@ def test_rotation_properties_are_radians_shown_as_degrees():
     assert obj.flame.bl_rna.properties["translation"].unit == "LENGTH"
     props = obj.flame.bl_rna.properties
     assert all(props[n].is_animatable for n in ("rotation", "neck", "jaw", "eyes", "translation"))
-    assert obj.flame.shape[0].bl_rna.properties["value"].is_animatable
+    assert props["shape_values"].is_animatable and props["expression_values"].is_animatable
+    assert not obj.flame.shape[0].bl_rna.properties["value"].is_animatable  # a view of the array element
     assert not any(props[n].is_animatable for n in ("n_shape", "n_expression", "model_path", "shape_index"))
     obj.flame.jaw[0] = 0.5
     assert obj.flame.jaw[0] == pytest.approx(0.5)
@@ -71,7 +72,7 @@ def test_counts_grow_and_shrink_keeping_values(model_file):
 
 
 ALL_PATHS = (
-    [("flame.shape[0].value", -1), ("flame.expression[3].value", -1)]
+    [("flame.shape_values", 0), ("flame.expression_values", 3)]
     + [(f"flame.{name}", i) for name in ("rotation", "neck", "jaw", "translation") for i in range(3)]
     + [("flame.eyes", i) for i in range(6)]
 )
@@ -108,11 +109,11 @@ def test_keyframes_drive_the_mesh_on_frame_change(model_file):
     obj.flame.jaw = (0.0, 0.0, 0.0)
     obj.flame.expression[2].value = 0.0
     obj.keyframe_insert("flame.jaw", index=0, frame=1)
-    obj.keyframe_insert("flame.expression[2].value", frame=1)
+    obj.keyframe_insert("flame.expression_values", index=2, frame=1)
     obj.flame.jaw[0] = 0.4
     obj.flame.expression[2].value = 2.0
     obj.keyframe_insert("flame.jaw", index=0, frame=11)
-    obj.keyframe_insert("flame.expression[2].value", frame=11)
+    obj.keyframe_insert("flame.expression_values", index=2, frame=11)
 
     expression = np.zeros(model.n_expression)
     scene.frame_set(1)

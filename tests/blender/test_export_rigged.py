@@ -191,9 +191,9 @@ def test_fbx_presets_reimport_to_the_performance(fc, addon, tmp_path, preset, ax
 def test_changing_identity_is_reported(fc, addon, tmp_path):
     head = performance_head(fc, tmp_path, frames=10)
     head.flame.shape[0].value = 0.0
-    head.keyframe_insert("flame.shape[0].value", frame=1)
+    head.keyframe_insert("flame.shape_values", index=0, frame=1)
     head.flame.shape[0].value = 2.0
-    head.keyframe_insert("flame.shape[0].value", frame=10)
+    head.keyframe_insert("flame.shape_values", index=0, frame=10)
     assert bpy.ops.flame.export_rigged(filepath=str(tmp_path / "h.glb"), frame_start=1, frame_end=10) == {"FINISHED"}
     report = addon.operators.export_rigged.last_report
     assert report.identity_change == pytest.approx(2.0)
@@ -225,8 +225,8 @@ def synthetic_head(model_file, frames: int = 10):
         head.flame.expression[0].value, head.flame.expression[1].value = e0, e1
         head.flame.jaw = (jaw, 0.05, 0.0)
         head.flame.neck = (0.1, neck, 0.0)
-        head.keyframe_insert("flame.expression[0].value", frame=frame)
-        head.keyframe_insert("flame.expression[1].value", frame=frame)
+        head.keyframe_insert("flame.expression_values", index=0, frame=frame)
+        head.keyframe_insert("flame.expression_values", index=1, frame=frame)
         head.keyframe_insert("flame.jaw", frame=frame)
         head.keyframe_insert("flame.neck", frame=frame)
     bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, frames

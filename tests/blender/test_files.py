@@ -17,9 +17,9 @@ def test_save_and_reload_keeps_parameters_and_animation(tmp_path, model_file, ad
     obj = add_head(model_path=path)
     obj.flame.shape[0].value = 1.0
     obj.flame.expression[1].value = 0.0
-    obj.keyframe_insert("flame.expression[1].value", frame=1)
+    obj.keyframe_insert("flame.expression_values", index=1, frame=1)
     obj.flame.expression[1].value = 1.5
-    obj.keyframe_insert("flame.expression[1].value", frame=9)
+    obj.keyframe_insert("flame.expression_values", index=1, frame=9)
     bpy.context.scene.frame_set(9)
     blend = str(tmp_path / "head.blend")
     bpy.ops.wm.save_as_mainfile(filepath=blend)

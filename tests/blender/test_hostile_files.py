@@ -85,6 +85,6 @@ def test_frames_with_gaps_are_keyed_at_their_own_numbers(addon, model_file, tmp_
     head = add_head(model_path=model_file[0], n_expression=4)
     assert bpy.ops.flame.import_sequence(directory=str(tmp_path), use_folder=True, frame_start=1,
                                          fps_mode="FILE") == {"FINISHED"}
-    frames, values = addon.animation.read_keyframes(head)[("flame.expression[0].value", 0)]
+    frames, values = addon.animation.read_keyframes(head)[("flame.expression_values", 0)]
     np.testing.assert_array_equal(frames, [1, 2, 6, 10])
     np.testing.assert_allclose(values, [0.0, 0.1, 0.5, 0.9], atol=1e-6)

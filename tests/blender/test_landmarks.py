@@ -33,9 +33,9 @@ def test_landmarks_follow_property_edits_and_frames(demo):
                                atol=2e-6)
 
     head.flame.expression[3].value = 0.0
-    head.keyframe_insert("flame.expression[3].value", frame=1)
+    head.keyframe_insert("flame.expression_values", index=3, frame=1)
     head.flame.expression[3].value = 2.0
-    head.keyframe_insert("flame.expression[3].value", frame=10)
+    head.keyframe_insert("flame.expression_values", index=3, frame=10)
     scene = bpy.context.scene
     scene.frame_set(10)
     expression = np.zeros(10)

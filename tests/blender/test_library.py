@@ -48,12 +48,11 @@ def test_library_override_keeps_posed_values_after_reload(tmp_path, model_file, 
     head.flame.jaw[0] = 0.12
     head.flame.jaw[0] = 0.1
     assert head.data == local_mesh  # once
-    for name in ("shape", "expression", "rotation", "neck", "jaw", "eyes", "translation"):
+    for name in ("shape_values", "expression_values", "rotation", "neck", "jaw", "eyes", "translation"):
         assert head.flame.is_property_overridable_library(name), name
-    assert head.flame.shape[0].is_property_overridable_library("value")
     head.flame.neck[1] = 0.2
     head.flame.shape[2].value = 1.5
-    assert head.keyframe_insert("flame.expression[1].value", frame=1)
+    assert head.keyframe_insert("flame.expression_values", index=1, frame=1)
     main = str(tmp_path / "main.blend")
     bpy.ops.wm.save_as_mainfile(filepath=main)
     bpy.ops.wm.open_mainfile(filepath=main)

@@ -27,8 +27,8 @@ def test_disable_removes_everything_and_enable_restores():
         assert not has_prop
         assert menu == enabled[3] - 1
         assert all(handlers[n] <= enabled[0][n] for n in HANDLER_LISTS)
-        # frame change, depsgraph (evaluation), load, undo, redo, depsgraph (rig rests)
-        assert sum(enabled[0].values()) - sum(handlers.values()) == 6
+        # frame change, depsgraph (evaluation), load, undo, redo, depsgraph (rig rests), load (earlier files)
+        assert sum(enabled[0].values()) - sum(handlers.values()) == 7
         for name in HANDLER_LISTS:
             assert not [h for h in getattr(bpy.app.handlers, name) if h.__module__.startswith(MODULE)]
         assert not hasattr(bpy.ops.flame, "add_head") or "add_head" not in dir(bpy.ops.flame)

@@ -43,7 +43,7 @@ def check_keys(addon, obj, params, frames, names=("expression", "rotation", "nec
             padded = np.zeros((len(frames), count))
             padded[:, : min(count, value.shape[-1])] = value[:, :count]
             for i in range(count):
-                got_frames, got = keys[(f"flame.{name}[{i}].value", 0)]
+                got_frames, got = keys[(f"flame.{name}_values", i)]
                 np.testing.assert_array_equal(got_frames, frames)
                 np.testing.assert_array_equal(got, f32(padded[:, i]))
         else:
@@ -73,7 +73,7 @@ def test_import_npz_keys_every_channel_and_drives_the_mesh(fc, addon, model_file
     check_keys(addon, obj, seq.params, frames)
     keys = keyed(addon, obj)
     for i in range(10):  # a shared shape: one key at the start frame
-        got_frames, got = keys[(f"flame.shape[{i}].value", 0)]
+        got_frames, got = keys[("flame.shape_values", i)]
         np.testing.assert_array_equal(got_frames, [5.0])
         assert got[0] == pytest.approx(seq.params.shape[i], abs=1e-6)
     assert len(keys) == 10 + 8 + 18  # shape, expression, pose and translation (the file has no eyelids)
@@ -238,7 +238,7 @@ def test_failure_half_way_rolls_everything_back(fc, addon, model_file, tmp_path,
     head = add_head(model_path=model_path, n_expression=2)
     head.flame.expression[1].value = 0.7
     head.keyframe_insert("location", index=2, frame=3)
-    head.keyframe_insert("flame.expression[1].value", frame=4)
+    head.keyframe_insert("flame.expression_values", index=1, frame=4)
     action = head.animation_data.action
     action_name = action.name
     keys_before = keyed(addon, head)

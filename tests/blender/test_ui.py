@@ -151,7 +151,8 @@ def test_every_panel_draws_with_real_properties_and_operators(state, tmp_path, m
     if head is not None:
         assert {"FLAME_UL_components:shape", "FLAME_UL_components:expression"} <= set(lists)
         assert {"FlameHeadSettings.jaw", "FlameHeadSettings.eyelids[0]", "FlameHeadSettings.eyelids[1]",
-                "FlameComponent.value"} <= set(props)
+                "FlameHeadSettings.shape_values[0]", "FlameHeadSettings.expression_values[0]"} <= set(props)
+        assert "FlameComponent.value" not in props  # lists draw the animatable array elements
 
 
 def test_rig_panel_draws_for_the_active_rig(model_file):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bpy
+import numpy as np
 
 _FUNCTIONS = bpy.types.UILayout.bl_rna.functions
 _PROPERTIES = bpy.types.UILayout.bl_rna.properties
@@ -114,8 +115,10 @@ class RecordingLayout:
             self.record.errors.append(f"prop: {type(data).__name__} has no property {name!r}")
             return
         index = values.get("index", -1)
-        if index >= 0 and index >= max(prop.array_length, 0) and prop.type != "COLLECTION":
-            self.record.errors.append(f"prop: {name}[{index}] is out of range ({prop.array_length})")
+        dimensions = [d for d in getattr(prop, "array_dimensions", ()) if d]
+        length = int(np.prod(dimensions)) if dimensions else 0  # the flat length of a (multi-dimensional) array
+        if index >= 0 and index >= length and prop.type != "COLLECTION":
+            self.record.errors.append(f"prop: {name}[{index}] is out of range ({length})")
         self.record.props.append(f"{data.bl_rna.identifier}.{name}" + (f"[{index}]" if index >= 0 else ""))
 
     def _check_operator(self, values: dict[str, Any]) -> Any:

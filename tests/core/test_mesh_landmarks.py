@@ -99,6 +99,9 @@ def test_forward_landmarks_pick_the_contour_row_of_each_frame() -> None:
         np.testing.assert_allclose(out.landmarks[i, 17:], static, atol=1e-12)
         single = model.forward(params[i]).landmarks
         np.testing.assert_allclose(single, out.landmarks[i], atol=1e-12)
+    mesh_only = model.forward(params, landmarks=False)  # skipped where only the mesh is wanted
+    assert mesh_only.landmarks is None
+    np.testing.assert_array_equal(mesh_only.vertices, out.vertices)
 
 
 def test_landmark_faces_are_checked_against_the_mesh() -> None:
