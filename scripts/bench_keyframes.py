@@ -56,7 +56,7 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
     import numpy as np
 
     addon, fc = package.flame_addon, package.flame_core
-    animation, channels_mod = addon.animation, addon.param_channels
+    animation, channels_mod, bridge = addon.animation, addon.param_channels, addon.bridge
     sequence_channels = importlib.import_module(f"{package.__name__}.flame_core.channels").sequence_channels
 
     n = args.frames
@@ -117,13 +117,12 @@ def run(package: ModuleType, args: argparse.Namespace, folder: str) -> int:
         clear_animation(head)
         for k in range(m):
             for j, (data_path, index) in enumerate(keys):
-                owner, prop = head.path_resolve(data_path.rpartition(".")[0]), data_path.rpartition(".")[2]
-                if prop == "value":  # one coefficient: not an array property
-                    setattr(owner, prop, table[k, j])
-                    head.keyframe_insert(data_path, frame=k + 1)
+                prop = data_path.rpartition(".")[2]
+                if prop.endswith("_values"):  # coefficients: a two-dimensional array, flat index
+                    bridge.set_coefficient(settings, prop.removesuffix("_values"), index, table[k, j])
                 else:
-                    getattr(owner, prop)[index] = table[k, j]
-                    head.keyframe_insert(data_path, index=index, frame=k + 1)
+                    getattr(settings, prop)[index] = table[k, j]
+                head.keyframe_insert(data_path, index=index, frame=k + 1)
 
     settings.is_head = False  # the property updates would re-evaluate the head per value: not keying cost
     try:

@@ -112,6 +112,9 @@ def test_constant_channels_get_one_key_or_none(fc, addon, model_file, tmp_path):
     assert all(len(keys[("flame.eyes", i)][0]) == 1 for i in range(6))
     assert all(len(keys[("flame.shape_values", i)][0]) == 1 for i in range(10))
     assert len(keys[("flame.jaw", 0)][0]) == 50
+    # Every channel is an element of an array property: Blender resolves it without walking a list.
+    assert all(path.startswith("flame.") and "[" not in path for path, _ in keys)
+    assert {path for path, _ in keys} >= {"flame.shape_values", "flame.expression_values"}
     head2 = add_head(model_path=model_path)
     _import(fc, tmp_path, seq, "none", frame_start=1, constant_keys="NONE")
     keys = addon.animation.read_keyframes(head2)
