@@ -3,10 +3,11 @@
 ``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise
 spaced) on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the
 head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
-``face_index`` (INT) and ``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
+``face_index`` (INT), ``face_vertex_0`` … ``face_vertex_2`` (INT, the face's corner vertices) and
+``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
 is a PointCloud object; before that a vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points"
 modifier. A bound cloud (custom property ``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes
-modifier (see ``bound_points``) places every point on the head's evaluated mesh by face index + barycentrics,
+modifier (see ``bound_points``) places every point on the head's evaluated mesh by corner vertices + barycentrics,
 so Blender re-evaluates it with the head (parameter edits, playback, drivers, renders); its data keeps the
 positions it was sampled at.
 
@@ -76,21 +77,24 @@ def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = 
     bridge.write_positions(data, positions)
 
 
-def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray) -> None:
-    bridge.write_attribute(data, "face_index", "INT", face_index)
-    bridge.write_attribute(data, "barycentric", "FLOAT_VECTOR", barycentric)
+def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray, faces: np.ndarray) -> None:
+    """Store each point's triangle of ``faces`` (the head's), its corner vertices and barycentric weights."""
+    bridge.write_attribute(data, bound_points.FACE_INDEX, "INT", face_index)
+    bridge.write_attribute(data, bound_points.BARYCENTRIC, "FLOAT_VECTOR", barycentric)
+    bound_points.write_face_vertices(data, faces, face_index)
 
 
 def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:
     """(face_index (n,) int32, barycentric (n, 3) float32) of a point object's data."""
-    return bridge.read_attribute(data, "face_index", "INT"), bridge.read_attribute(data, "barycentric", "FLOAT_VECTOR")
+    return (bridge.read_attribute(data, bound_points.FACE_INDEX, "INT"),
+            bridge.read_attribute(data, bound_points.BARYCENTRIC, "FLOAT_VECTOR"))
 
 
 def update_points(obj: Any, context: followers.FollowerContext) -> None:
     """Follower update: bound points are evaluated by their Geometry Nodes modifier (no Python per change);
-    a bound cloud from an older file gets that modifier here, once."""
-    if obj.get(BOUND_KEY, False) and not bound_points.is_bound(obj) and heads.is_editable(obj):
-        bound_points.bind(obj, context.head)
+    a bound cloud from an older file gets that modifier, the current group and its corner vertices here, once."""
+    if obj.get(BOUND_KEY, False) and not bound_points.is_current(obj) and heads.is_editable(obj):
+        bound_points.bind(obj, context.head, context.model.faces)
 
 
 # ---------------------------------------------------------------------------------------------------- objects
@@ -144,12 +148,13 @@ def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool =
     data = new_point_data(f"{head.name} Points", n, point_cloud)
     obj = bpy.data.objects.new(data.name, data)
     try:
-        write_binding(data, samples.face_index, samples.barycentric)
+        faces = heads.checked_model(head).faces
+        write_binding(data, samples.face_index, samples.barycentric, faces)
         write_points(data, samples.positions, samples.normals)
         followers.mark(obj, head, KIND)
         obj[BOUND_KEY] = bool(bind)
         if bind:
-            bound_points.bind(obj, head)
+            bound_points.bind(obj, head, faces)
         _show_points(obj, radius)
         objects.link_beside(context, obj, head)
     except BaseException:

@@ -286,3 +286,66 @@ def test_point_object_kind_follows_the_running_blender():
         assert any(m.type == "NODES" and m.node_group is not None for m in obj.modifiers)
     head.flame.jaw = (0.3, 0.0, 0.0)
     assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
+
+
+def _corner_vertices(head, obj) -> np.ndarray:
+    faces = np.array([tuple(p.vertices) for p in head.data.polygons])
+    return faces[_ints(obj.data, "face_index")]
+
+
+def test_bound_points_store_their_corner_vertices():
+    head = add_head()
+    obj = _sample(count=700, seed=12)
+    stored = np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1)
+    np.testing.assert_array_equal(stored, _corner_vertices(head, obj))
+    group = obj.modifiers["FLAME Bound"].node_group
+    samples = [n for n in group.nodes if n.bl_idname == "GeometryNodeSampleIndex"]
+    assert sorted(n.domain for n in samples) == ["FACE", "POINT", "POINT", "POINT"]  # no face-corner sampling
+
+
+def test_bound_cloud_of_the_older_layout_is_upgraded_on_load_and_follows(tmp_path):
+    """A cloud saved with only face_index + barycentric and an older group gets its corner vertices and the
+    current group when the file is opened, and follows the head."""
+    head = add_head()
+    key_jaw_opening(head, last_frame=10)
+    bpy.context.scene.frame_set(1)
+    obj = _sample(count=900, seed=13)
+    for k in range(3):
+        obj.data.attributes.remove(obj.data.attributes[f"face_vertex_{k}"])
+    group = obj.modifiers["FLAME Bound"].node_group
+    group.nodes.clear()  # an older group's nodes: replaced on load
+    group["flame_version"] = 2
+    path = str(tmp_path / "old_cloud.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    head, obj = bpy.data.objects["FLAME Head"], bpy.data.objects[POINTS]
+    stored = np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1)
+    np.testing.assert_array_equal(stored, _corner_vertices(head, obj))
+    assert obj.modifiers["FLAME Bound"].node_group["flame_version"] > 2
+    start = _positions(obj).copy()
+    bpy.context.scene.frame_set(10)
+    moved = _positions(obj)
+    assert np.abs(moved - start).max() > 0.005
+    assert np.max(_surface_distance(head, moved)) < 1e-5
+    expected = np.einsum("nk,nkc->nc", _vectors(obj.data, "barycentric"), mesh_positions(head)[stored])
+    np.testing.assert_allclose(moved, expected, atol=1e-6)
+
+
+def test_bound_normals_can_be_switched_off(addon):
+    """The modifier's Normals input: off, the evaluated points still follow but carry no normal."""
+    head = add_head()
+    obj = _sample(count=400, seed=14)
+    modifier = obj.modifiers["FLAME Bound"]
+    normals = next(item for item in modifier.node_group.interface.items_tree
+                   if getattr(item, "in_out", None) == "INPUT" and item.name == "Normals")
+    assert _evaluated(obj, "normal").shape == (400, 3)
+    addon.point_display.set_modifier_input(modifier, normals.identifier, False)
+    obj.update_tag()
+    head.flame.jaw = (0.25, 0.0, 0.0)
+    assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
+    with pytest.raises(KeyError):
+        _evaluated(obj, "normal")
+    addon.point_display.set_modifier_input(modifier, normals.identifier, True)
+    obj.update_tag()
+    assert _evaluated(obj, "normal").shape == (400, 3)
