@@ -12,8 +12,10 @@ from helpers import add_head, key_jaw_opening, mesh_positions
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
-#: PointCloud.resize (Blender 5.1+) lets a PointCloud be filled from Python.
-FILLABLE_POINT_CLOUDS = "resize" in bpy.types.PointCloud.bl_rna.functions
+#: Point objects are PointClouds where Blender can fill one (PointCloud.resize, 5.1+) or convert a mesh to one
+#: (object.convert to POINTCLOUD, 5.0).
+POINT_CLOUDS = ("resize" in bpy.types.PointCloud.bl_rna.functions
+                or "POINTCLOUD" in bpy.ops.object.convert.get_rna_type().properties["target"].enum_items)
 
 POINTS = "FLAME Head Points"
 
@@ -80,7 +82,7 @@ def test_sample_points_creates_a_point_object_with_attributes():
     head = add_head()
     obj = _sample(count=3000, seed=1)
     assert obj.name == POINTS and obj.parent is head
-    assert obj.type == ("POINTCLOUD" if FILLABLE_POINT_CLOUDS else "MESH")
+    assert obj.type == ("POINTCLOUD" if POINT_CLOUDS else "MESH")
     data = obj.data
     kinds = {name: (data.attributes[name].data_type, data.attributes[name].domain)
              for name in ("normal", "face_index", "barycentric")}
@@ -276,10 +278,10 @@ def test_bad_inputs_are_reported_and_leave_nothing_behind(tmp_path):
 
 
 def test_point_object_kind_follows_the_running_blender():
-    """A PointCloud where Blender can fill one (PointCloud.resize, 5.1+), else a mesh drawn as points."""
+    """A PointCloud where Blender can make one (5.0+), else a mesh drawn as points."""
     head = add_head()
     obj = _sample(count=200, seed=1)
-    if FILLABLE_POINT_CLOUDS:
+    if POINT_CLOUDS:
         assert obj.type == "POINTCLOUD" and len(obj.data.points) == 200
     else:
         assert obj.type == "MESH" and len(obj.data.vertices) == 200 and len(obj.data.polygons) == 0
