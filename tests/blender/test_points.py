@@ -351,3 +351,22 @@ def test_bound_normals_can_be_switched_off(addon):
     addon.point_display.set_modifier_input(modifier, normals.identifier, True)
     obj.update_tag()
     assert _evaluated(obj, "normal").shape == (400, 3)
+
+
+def test_sampling_is_one_undo_step_that_leaves_no_data():
+    """Undo removes the point object and its data (on 5.0 a mesh converted to a PointCloud in between)."""
+    add_head()
+    bpy.ops.ed.undo_push(message="before sampling")
+    meshes, clouds = len(bpy.data.meshes), len(bpy.data.pointclouds)
+    assert bpy.ops.flame.sample_points("EXEC_DEFAULT", True, count=300, seed=2) == {"FINISHED"}
+    assert POINTS in bpy.data.objects
+    assert (len(bpy.data.meshes), len(bpy.data.pointclouds)) == ((meshes, clouds + 1) if POINT_CLOUDS
+                                                                  else (meshes + 1, clouds))
+    bpy.ops.ed.undo()
+    assert POINTS not in bpy.data.objects
+    assert (len(bpy.data.meshes), len(bpy.data.pointclouds)) == (meshes, clouds)
+    head = bpy.data.objects["FLAME Head"]
+    bpy.context.view_layer.objects.active = head
+    obj = _sample(count=300, seed=2)  # and sampling again works
+    head.flame.jaw = (0.2, 0.0, 0.0)
+    assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
