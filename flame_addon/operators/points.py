@@ -1,15 +1,15 @@
 """``flame.sample_points`` and ``flame.export_points``: points on the head's surface, bound to its faces.
 
-``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise
-spaced) on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the
-head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
-``face_index`` (INT), ``face_vertex_0`` … ``face_vertex_2`` (INT, the face's corner vertices) and
-``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.0+ it is a PointCloud object
-(5.0: made as a vertices-only mesh and converted); before that a vertices-only mesh shown as points by a
-Geometry Nodes "Mesh to Points" modifier. A bound cloud (custom property ``flame_bound``) follows the head:
-its "FLAME Bound" Geometry Nodes modifier (see ``bound_points``) places every point on the head's evaluated
-mesh by corner vertices + barycentrics, so Blender re-evaluates it with the head (parameter edits, playback,
-drivers, renders); its data keeps the positions it was sampled at.
+``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise spaced)
+on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the head's object
+transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR), ``face_index``
+(INT), ``barycentric`` (FLOAT_VECTOR, weights of the face's corners) and, derived from them, ``face_vertex_0`` …
+``face_vertex_2`` (INT, the face's corner vertices) and ``face_weight_0`` … ``face_weight_2`` (FLOAT). With
+Blender 5.0+ it is a PointCloud object (5.0: made as a vertices-only mesh and converted); before that a
+vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points" modifier. A bound cloud (custom property
+``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes modifier (see ``bound_points``) places every
+point on the head's evaluated mesh by corner vertices + barycentrics, so Blender re-evaluates it with the head
+(parameter edits, playback, drivers, renders); its data keeps the positions it was sampled at.
 
 ``export_points`` writes a PLY:
 
@@ -106,10 +106,10 @@ def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = 
 
 
 def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray, faces: np.ndarray) -> None:
-    """Store each point's triangle of ``faces`` (the head's), its corner vertices and barycentric weights."""
+    """Store each point's triangle of ``faces`` (the head's) and barycentric weights, and the corners derived."""
     bridge.write_attribute(data, bound_points.FACE_INDEX, "INT", face_index)
     bridge.write_attribute(data, bound_points.BARYCENTRIC, "FLOAT_VECTOR", barycentric)
-    bound_points.write_face_vertices(data, faces, face_index)
+    bound_points.write_corners(data, faces)
 
 
 def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -295,25 +295,39 @@ def _corner_vertices(head, obj) -> np.ndarray:
     return faces[_ints(obj.data, "face_index")]
 
 
-def test_bound_points_store_their_corner_vertices():
+def _floats(data, name):
+    attr = data.attributes[name]
+    out = np.empty(len(attr.data), dtype=np.float32)
+    attr.data.foreach_get("value", out)
+    return out
+
+
+def _stored_corners(obj) -> tuple[np.ndarray, np.ndarray]:
+    """(corner vertices (n, 3), corner weights (n, 3)) as stored on the points."""
+    return (np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1),
+            np.stack([_floats(obj.data, f"face_weight_{k}") for k in range(3)], axis=1))
+
+
+def test_bound_points_store_their_corner_vertices_and_weights():
     head = add_head()
     obj = _sample(count=700, seed=12)
-    stored = np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1)
-    np.testing.assert_array_equal(stored, _corner_vertices(head, obj))
+    vertices, weights = _stored_corners(obj)
+    np.testing.assert_array_equal(vertices, _corner_vertices(head, obj))
+    np.testing.assert_array_equal(weights, _vectors(obj.data, "barycentric"))
     group = obj.modifiers["FLAME Bound"].node_group
     samples = [n for n in group.nodes if n.bl_idname == "GeometryNodeSampleIndex"]
     assert sorted(n.domain for n in samples) == ["FACE", "POINT", "POINT", "POINT"]  # no face-corner sampling
 
 
 def test_bound_cloud_of_the_older_layout_is_upgraded_on_load_and_follows(tmp_path):
-    """A cloud saved with only face_index + barycentric and an older group gets its corner vertices and the
-    current group when the file is opened, and follows the head."""
+    """A cloud saved with only face_index + barycentric and an older group gets its corner vertices and weights
+    and the current group when the file is opened, and follows the head."""
     head = add_head()
     key_jaw_opening(head, last_frame=10)
     bpy.context.scene.frame_set(1)
     obj = _sample(count=900, seed=13)
-    for k in range(3):
-        obj.data.attributes.remove(obj.data.attributes[f"face_vertex_{k}"])
+    for name in [f"face_{kind}_{k}" for kind in ("vertex", "weight") for k in range(3)]:
+        obj.data.attributes.remove(obj.data.attributes[name])
     group = obj.modifiers["FLAME Bound"].node_group
     group.nodes.clear()  # an older group's nodes: replaced on load
     group["flame_version"] = 2
@@ -322,8 +336,9 @@ def test_bound_cloud_of_the_older_layout_is_upgraded_on_load_and_follows(tmp_pat
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.wm.open_mainfile(filepath=path)
     head, obj = bpy.data.objects["FLAME Head"], bpy.data.objects[POINTS]
-    stored = np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1)
+    stored, weights = _stored_corners(obj)
     np.testing.assert_array_equal(stored, _corner_vertices(head, obj))
+    np.testing.assert_array_equal(weights, _vectors(obj.data, "barycentric"))
     assert obj.modifiers["FLAME Bound"].node_group["flame_version"] > 2
     start = _positions(obj).copy()
     bpy.context.scene.frame_set(10)
