@@ -135,6 +135,11 @@ def bound_points_group() -> Any:
     sink = build.node("NodeGroupOutput", (1150, 200))
     build.link(_socket(switch.outputs, "Output"), sink, "Geometry")
     group[_VERSION_KEY] = VERSION
+    users: list[Any] = [modifier for obj in bpy.data.objects if getattr(obj, "is_editable", obj.library is None)
+                        for modifier in obj.modifiers if modifier.type == "NODES"]
+    for modifier in users:  # modifiers already using the group got False for Normals from Blender
+        if modifier.node_group == group:
+            set_modifier_input(modifier, normals.identifier, True)
     return group
 
 

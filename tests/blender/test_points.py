@@ -347,6 +347,10 @@ def test_bound_cloud_of_the_older_layout_is_upgraded_on_load_and_follows(tmp_pat
     assert np.max(_surface_distance(head, moved)) < 1e-5
     expected = np.einsum("nk,nkc->nc", _vectors(obj.data, "barycentric"), mesh_positions(head)[stored])
     np.testing.assert_allclose(moved, expected, atol=1e-6)
+    corners = mesh_positions(head).astype(np.float64)[stored]  # normals on by default: the triangles' normals
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_normals /= np.linalg.norm(face_normals, axis=1, keepdims=True)
+    np.testing.assert_allclose(_evaluated(obj, "normal"), face_normals, atol=1e-4)
 
 
 def test_bound_normals_can_be_switched_off(addon):
