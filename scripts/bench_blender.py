@@ -20,8 +20,10 @@ import itertools
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -117,7 +119,8 @@ def run(package: ModuleType, repeat: int) -> int:
 
 
 def playback_with_clouds(package: ModuleType, repeat: int, frames: int = 1000, points: int = 100_000) -> None:
-    """``frame_set`` of a head keyed from a 1000-frame VHAP file, then with bound 100k clouds following it."""
+    """``frame_set`` of a head keyed from a 1000-frame VHAP file, then with bound 100k clouds following it, and
+    what the first cloud costs on its own (see :func:`cloud_costs`)."""
     import tempfile
 
     import bpy
@@ -133,14 +136,14 @@ def playback_with_clouds(package: ModuleType, repeat: int, frames: int = 1000, p
     )
     step = itertools.count()
 
-    def playback_ms() -> str:
-        """Wall and CPU time of ``frame_set`` over the keyed range: median of three medians (shared machine)."""
+    def frame_set_ms(clock: Callable[[], float]) -> float:
+        """Median ``frame_set`` over the keyed range, measured with ``clock``."""
         scene = bpy.context.scene
-        out = []
-        for clock in (time.perf_counter, time.process_time):
-            runs = [measure(lambda: scene.frame_set(1 + next(step) % frames), repeat, warmup=5, clock=clock).median_ms
-                    for _ in range(3)]
-            out.append(sorted(runs)[1])
+        return measure(lambda: scene.frame_set(1 + next(step) % frames), repeat, warmup=5, clock=clock).median_ms
+
+    def playback_ms() -> str:
+        """Wall and CPU time of ``frame_set``: median of three medians (shared machine)."""
+        out = [sorted(frame_set_ms(clock) for _ in range(3))[1] for clock in (time.perf_counter, time.process_time)]
         return f"{out[0]:.3f} ms per frame (CPU time {out[1]:.3f} ms)"
 
     with tempfile.TemporaryDirectory() as folder:
@@ -161,6 +164,76 @@ def playback_with_clouds(package: ModuleType, repeat: int, frames: int = 1000, p
             bpy.ops.flame.sample_points(count=points, seed=count, bind=True)
         label = f"{count} bound {points // 1000}k cloud{'s' if count > 1 else ''}"
         print(f"  with {label}:  {playback_ms()}")
+        if count == 1:
+            cloud = next(child for child in head.children if child.get("flame_bound"))
+            cloud_costs(package, cloud, head, frame_set_ms)
+
+
+def cloud_costs(package: ModuleType, cloud: Any, head: Any, frame_set_ms: Callable[[Callable[[], float]], float]
+                ) -> None:
+    """What one bound cloud adds to a played frame: ``frame_set`` with the cloud minus ``frame_set`` with it disabled in
+    viewports (not evaluated), measured in turn five times, the best median of each (the least disturbed on a
+    shared machine). Also with its normals off, and the floor any 100k-point object following the head pays: its
+    modifier replaced by one that passes the points through, then by one setting every position from a stored
+    attribute (the cloud unmarked as bound meanwhile, so the add-on leaves that modifier alone)."""
+    addon = package.flame_addon
+    modifier = cloud.modifiers[addon.bound_points.MODIFIER]
+    group = modifier.node_group
+
+    def set_input(name: str, value: object) -> None:
+        for item in modifier.node_group.interface.items_tree:
+            if getattr(item, "in_out", None) == "INPUT" and item.name == name:
+                addon.point_display.set_modifier_input(modifier, item.identifier, value)
+
+    def own_cost(rounds: int = 5) -> str:
+        out = []
+        for clock in (time.perf_counter, time.process_time):
+            with_cloud, without = [], []
+            for _ in range(rounds):
+                with_cloud.append(frame_set_ms(clock))
+                cloud.hide_viewport = True
+                without.append(frame_set_ms(clock))
+                cloud.hide_viewport = False
+            out.append(min(with_cloud) - min(without))
+        return f"{out[0]:.3f} ms per frame (CPU time {out[1]:.3f} ms)"
+
+    print(f"    the cloud's own cost:                       {own_cost()}")
+    set_input("Normals", False)
+    print(f"    the same, its Normals off:                  {own_cost()}")
+    set_input("Normals", True)
+    cloud["flame_bound"] = False
+    for label, set_positions in (("passing the points through", False), ("setting positions from an attribute", True)):
+        modifier.node_group = _floor_group(set_positions)
+        set_input("Head", head)
+        print(f"    floor, a modifier {label}: {own_cost()}")
+    modifier.node_group = group
+    set_input("Head", head)
+    cloud["flame_bound"] = True
+
+
+def _floor_group(set_positions: bool) -> Any:
+    """A Geometry Nodes group following a head (an Object input) that samples nothing: it passes its points
+    through, or sets every position from a stored vector attribute (the least a moving cloud writes)."""
+    import bpy
+
+    group = bpy.data.node_groups.new("Bench Floor", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Head", in_out="INPUT", socket_type="NodeSocketObject")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    source, sink = group.nodes.new("NodeGroupInput"), group.nodes.new("NodeGroupOutput")
+    info = group.nodes.new("GeometryNodeObjectInfo")
+    group.links.new(source.outputs["Head"], info.inputs["Object"])
+    geometry = source.outputs["Geometry"]
+    if set_positions:
+        stored = group.nodes.new("GeometryNodeInputNamedAttribute")
+        stored.data_type = "FLOAT_VECTOR"
+        stored.inputs["Name"].default_value = "barycentric"
+        set_position = group.nodes.new("GeometryNodeSetPosition")
+        group.links.new(geometry, set_position.inputs["Geometry"])
+        group.links.new(stored.outputs["Attribute"], set_position.inputs["Position"])
+        geometry = set_position.outputs["Geometry"]
+    group.links.new(geometry, sink.inputs["Geometry"])
+    return group
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 """``flame.sample_points`` and ``flame.export_points``: points on the head's surface, bound to its faces.
 
-``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise
-spaced) on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the
-head's object transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR),
-``face_index`` (INT) and ``barycentric`` (FLOAT_VECTOR, weights of the face's corners). With Blender 5.1+ it
-is a PointCloud object; before that a vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points"
-modifier. A bound cloud (custom property ``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes
-modifier (see ``bound_points``) places every point on the head's evaluated mesh by face index + barycentrics,
-so Blender re-evaluates it with the head (parameter edits, playback, drivers, renders); its data keeps the
-positions it was sampled at.
+``sample_points`` draws points uniformly by area (optionally within a mask region, optionally blue-noise spaced)
+on the head as it is now and creates ``"<head> Points"``, a child of the head (so it follows the head's object
+transform) in the head's local Blender axes, with point attributes ``normal`` (FLOAT_VECTOR), ``face_index``
+(INT), ``barycentric`` (FLOAT_VECTOR, weights of the face's corners) and, derived from them, ``face_vertex_0`` …
+``face_vertex_2`` (INT, the face's corner vertices) and ``face_weight_0`` … ``face_weight_2`` (FLOAT). With
+Blender 5.0+ it is a PointCloud object (5.0: made as a vertices-only mesh and converted); before that a
+vertices-only mesh shown as points by a Geometry Nodes "Mesh to Points" modifier. A bound cloud (custom property
+``flame_bound``) follows the head: its "FLAME Bound" Geometry Nodes modifier (see ``bound_points``) places every
+point on the head's evaluated mesh by corner vertices + barycentrics, so Blender re-evaluates it with the head
+(parameter edits, playback, drivers, renders); its data keeps the positions it was sampled at.
 
 ``export_points`` writes a PLY:
 
@@ -22,6 +23,7 @@ positions it was sampled at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -48,25 +50,52 @@ _region_items: list[tuple[str, str, str]] = []  # kept alive for Blender (dynami
 
 
 # ---------------------------------------------------------------------------------------------------- data
-def uses_point_cloud() -> bool:
-    """Whether this Blender can fill a PointCloud datablock from Python (``PointCloud.resize``, 5.1+)."""
+def point_cloud_route() -> str | None:
+    """How this Blender makes a PointCloud from Python: ``"RESIZE"`` (``PointCloud.resize``, 5.1+), ``"CONVERT"``
+    (a vertices-only mesh converted in place by ``object.convert``, 5.0), or None (a mesh drawn as points)."""
     rna: Any = bpy.types.PointCloud.bl_rna
-    return "resize" in rna.functions
+    if "resize" in rna.functions:
+        return "RESIZE"
+    convert: Any = bpy.ops.object.convert
+    targets = convert.get_rna_type().properties["target"].enum_items
+    return "CONVERT" if "POINTCLOUD" in targets else None
+
+
+def uses_point_cloud() -> bool:
+    """Whether this Blender's point objects are PointClouds (else vertices-only meshes drawn as points)."""
+    return point_cloud_route() is not None
 
 
 def point_count(data: Any) -> int:
     return len(data.attributes["position"].data)
 
 
-def new_point_data(name: str, count: int, point_cloud: bool | None = None) -> Any:
-    """A PointCloud (when it can be filled) or a vertices-only mesh with ``count`` points."""
-    if uses_point_cloud() if point_cloud is None else point_cloud:
+def new_point_data(name: str, count: int, point_cloud: bool = True) -> Any:
+    """A PointCloud (when ``point_cloud`` and it can be filled) or a vertices-only mesh with ``count`` points."""
+    if point_cloud and point_cloud_route() == "RESIZE":
         data = bpy.data.pointclouds.new(name)
         data.resize(count)
         return data
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(count)
     return mesh
+
+
+def to_point_cloud(context: Any, obj: Any) -> None:
+    """Turn a vertices-only mesh object into a PointCloud object in place (attributes kept); nothing changes
+    when Blender cannot (e.g. the object is not in the view layer)."""
+    mesh = obj.data
+    override = context.temp_override(active_object=obj, object=obj, selected_objects=[obj],
+                                     selected_editable_objects=[obj])
+    with override, contextlib.suppress(RuntimeError):
+        bpy.ops.object.convert(target="POINTCLOUD", keep_original=False)
+    if obj.type != "POINTCLOUD":
+        return
+    obj.data.name = mesh.name
+    for name in [a.name for a in obj.data.attributes if a.name.startswith(".select")]:
+        obj.data.attributes.remove(obj.data.attributes[name])  # the mesh's vertex selection
+    if mesh.users == 0:
+        bpy.data.meshes.remove(mesh)
 
 
 def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = None) -> None:
@@ -76,21 +105,24 @@ def write_points(data: Any, positions: np.ndarray, normals: np.ndarray | None = 
     bridge.write_positions(data, positions)
 
 
-def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray) -> None:
-    bridge.write_attribute(data, "face_index", "INT", face_index)
-    bridge.write_attribute(data, "barycentric", "FLOAT_VECTOR", barycentric)
+def write_binding(data: Any, face_index: np.ndarray, barycentric: np.ndarray, faces: np.ndarray) -> None:
+    """Store each point's triangle of ``faces`` (the head's) and barycentric weights, and the corners derived."""
+    bridge.write_attribute(data, bound_points.FACE_INDEX, "INT", face_index)
+    bridge.write_attribute(data, bound_points.BARYCENTRIC, "FLOAT_VECTOR", barycentric)
+    bound_points.write_corners(data, faces)
 
 
 def read_binding(data: Any) -> tuple[np.ndarray, np.ndarray]:
     """(face_index (n,) int32, barycentric (n, 3) float32) of a point object's data."""
-    return bridge.read_attribute(data, "face_index", "INT"), bridge.read_attribute(data, "barycentric", "FLOAT_VECTOR")
+    return (bridge.read_attribute(data, bound_points.FACE_INDEX, "INT"),
+            bridge.read_attribute(data, bound_points.BARYCENTRIC, "FLOAT_VECTOR"))
 
 
 def update_points(obj: Any, context: followers.FollowerContext) -> None:
     """Follower update: bound points are evaluated by their Geometry Nodes modifier (no Python per change);
-    a bound cloud from an older file gets that modifier here, once."""
-    if obj.get(BOUND_KEY, False) and not bound_points.is_bound(obj) and heads.is_editable(obj):
-        bound_points.bind(obj, context.head)
+    a bound cloud from an older file gets that modifier, the current group and its corner vertices here, once."""
+    if obj.get(BOUND_KEY, False) and not bound_points.is_current(obj) and heads.is_editable(obj):
+        bound_points.bind(obj, context.head, context.model.faces)
 
 
 # ---------------------------------------------------------------------------------------------------- objects
@@ -141,20 +173,26 @@ def add_points(context: Any, head: Any, samples: SurfaceSamples, *, bind: bool =
     n = len(samples)
     if n == 0:
         raise FlameError("no points were drawn")
+    point_cloud = uses_point_cloud() if point_cloud is None else point_cloud
     data = new_point_data(f"{head.name} Points", n, point_cloud)
     obj = bpy.data.objects.new(data.name, data)
     try:
-        write_binding(data, samples.face_index, samples.barycentric)
+        faces = heads.checked_model(head).faces
+        write_binding(data, samples.face_index, samples.barycentric, faces)
         write_points(data, samples.positions, samples.normals)
+        objects.link_beside(context, obj, head)
+        if point_cloud and obj.type == "MESH":
+            to_point_cloud(context, obj)
         followers.mark(obj, head, KIND)
         obj[BOUND_KEY] = bool(bind)
         if bind:
-            bound_points.bind(obj, head)
+            bound_points.bind(obj, head, faces)
         _show_points(obj, radius)
-        objects.link_beside(context, obj, head)
     except BaseException:
+        data = obj.data  # a PointCloud once converted
         bpy.data.objects.remove(obj)
-        (bpy.data.meshes if hasattr(data, "vertices") else bpy.data.pointclouds).remove(data)
+        blocks: Any = bpy.data.meshes if hasattr(data, "vertices") else bpy.data.pointclouds
+        blocks.remove(data)
         raise
     return obj
 

@@ -12,8 +12,10 @@ from helpers import add_head, key_jaw_opening, mesh_positions
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
-#: PointCloud.resize (Blender 5.1+) lets a PointCloud be filled from Python.
-FILLABLE_POINT_CLOUDS = "resize" in bpy.types.PointCloud.bl_rna.functions
+#: Point objects are PointClouds where Blender can fill one (PointCloud.resize, 5.1+) or convert a mesh to one
+#: (object.convert to POINTCLOUD, 5.0).
+POINT_CLOUDS = ("resize" in bpy.types.PointCloud.bl_rna.functions
+                or "POINTCLOUD" in bpy.ops.object.convert.get_rna_type().properties["target"].enum_items)
 
 POINTS = "FLAME Head Points"
 
@@ -80,7 +82,7 @@ def test_sample_points_creates_a_point_object_with_attributes():
     head = add_head()
     obj = _sample(count=3000, seed=1)
     assert obj.name == POINTS and obj.parent is head
-    assert obj.type == ("POINTCLOUD" if FILLABLE_POINT_CLOUDS else "MESH")
+    assert obj.type == ("POINTCLOUD" if POINT_CLOUDS else "MESH")
     data = obj.data
     kinds = {name: (data.attributes[name].data_type, data.attributes[name].domain)
              for name in ("normal", "face_index", "barycentric")}
@@ -276,13 +278,114 @@ def test_bad_inputs_are_reported_and_leave_nothing_behind(tmp_path):
 
 
 def test_point_object_kind_follows_the_running_blender():
-    """A PointCloud where Blender can fill one (PointCloud.resize, 5.1+), else a mesh drawn as points."""
+    """A PointCloud where Blender can make one (5.0+), else a mesh drawn as points."""
     head = add_head()
     obj = _sample(count=200, seed=1)
-    if FILLABLE_POINT_CLOUDS:
+    if POINT_CLOUDS:
         assert obj.type == "POINTCLOUD" and len(obj.data.points) == 200
     else:
         assert obj.type == "MESH" and len(obj.data.vertices) == 200 and len(obj.data.polygons) == 0
         assert any(m.type == "NODES" and m.node_group is not None for m in obj.modifiers)
     head.flame.jaw = (0.3, 0.0, 0.0)
+    assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
+
+
+def _corner_vertices(head, obj) -> np.ndarray:
+    faces = np.array([tuple(p.vertices) for p in head.data.polygons])
+    return faces[_ints(obj.data, "face_index")]
+
+
+def _floats(data, name):
+    attr = data.attributes[name]
+    out = np.empty(len(attr.data), dtype=np.float32)
+    attr.data.foreach_get("value", out)
+    return out
+
+
+def _stored_corners(obj) -> tuple[np.ndarray, np.ndarray]:
+    """(corner vertices (n, 3), corner weights (n, 3)) as stored on the points."""
+    return (np.stack([_ints(obj.data, f"face_vertex_{k}") for k in range(3)], axis=1),
+            np.stack([_floats(obj.data, f"face_weight_{k}") for k in range(3)], axis=1))
+
+
+def test_bound_points_store_their_corner_vertices_and_weights():
+    head = add_head()
+    obj = _sample(count=700, seed=12)
+    vertices, weights = _stored_corners(obj)
+    np.testing.assert_array_equal(vertices, _corner_vertices(head, obj))
+    np.testing.assert_array_equal(weights, _vectors(obj.data, "barycentric"))
+    group = obj.modifiers["FLAME Bound"].node_group
+    samples = [n for n in group.nodes if n.bl_idname == "GeometryNodeSampleIndex"]
+    assert sorted(n.domain for n in samples) == ["FACE", "POINT", "POINT", "POINT"]  # no face-corner sampling
+
+
+def test_bound_cloud_of_the_older_layout_is_upgraded_on_load_and_follows(tmp_path):
+    """A cloud saved with only face_index + barycentric and an older group gets its corner vertices and weights
+    and the current group when the file is opened, and follows the head."""
+    head = add_head()
+    key_jaw_opening(head, last_frame=10)
+    bpy.context.scene.frame_set(1)
+    obj = _sample(count=900, seed=13)
+    for name in [f"face_{kind}_{k}" for kind in ("vertex", "weight") for k in range(3)]:
+        obj.data.attributes.remove(obj.data.attributes[name])
+    group = obj.modifiers["FLAME Bound"].node_group
+    group.nodes.clear()  # an older group's nodes: replaced on load
+    group["flame_version"] = 2
+    path = str(tmp_path / "old_cloud.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    head, obj = bpy.data.objects["FLAME Head"], bpy.data.objects[POINTS]
+    stored, weights = _stored_corners(obj)
+    np.testing.assert_array_equal(stored, _corner_vertices(head, obj))
+    np.testing.assert_array_equal(weights, _vectors(obj.data, "barycentric"))
+    assert obj.modifiers["FLAME Bound"].node_group["flame_version"] > 2
+    start = _positions(obj).copy()
+    bpy.context.scene.frame_set(10)
+    moved = _positions(obj)
+    assert np.abs(moved - start).max() > 0.005
+    assert np.max(_surface_distance(head, moved)) < 1e-5
+    expected = np.einsum("nk,nkc->nc", _vectors(obj.data, "barycentric"), mesh_positions(head)[stored])
+    np.testing.assert_allclose(moved, expected, atol=1e-6)
+    corners = mesh_positions(head).astype(np.float64)[stored]  # normals on by default: the triangles' normals
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_normals /= np.linalg.norm(face_normals, axis=1, keepdims=True)
+    np.testing.assert_allclose(_evaluated(obj, "normal"), face_normals, atol=1e-4)
+
+
+def test_bound_normals_can_be_switched_off(addon):
+    """The modifier's Normals input: off, the evaluated points still follow but carry no normal."""
+    head = add_head()
+    obj = _sample(count=400, seed=14)
+    modifier = obj.modifiers["FLAME Bound"]
+    normals = next(item for item in modifier.node_group.interface.items_tree
+                   if getattr(item, "in_out", None) == "INPUT" and item.name == "Normals")
+    assert _evaluated(obj, "normal").shape == (400, 3)
+    addon.point_display.set_modifier_input(modifier, normals.identifier, False)
+    obj.update_tag()
+    head.flame.jaw = (0.25, 0.0, 0.0)
+    assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
+    with pytest.raises(KeyError):
+        _evaluated(obj, "normal")
+    addon.point_display.set_modifier_input(modifier, normals.identifier, True)
+    obj.update_tag()
+    assert _evaluated(obj, "normal").shape == (400, 3)
+
+
+def test_sampling_is_one_undo_step_that_leaves_no_data():
+    """Undo removes the point object and its data (on 5.0 a mesh converted to a PointCloud in between)."""
+    add_head()
+    bpy.ops.ed.undo_push(message="before sampling")
+    meshes, clouds = len(bpy.data.meshes), len(bpy.data.pointclouds)
+    assert bpy.ops.flame.sample_points("EXEC_DEFAULT", True, count=300, seed=2) == {"FINISHED"}
+    assert POINTS in bpy.data.objects
+    assert (len(bpy.data.meshes), len(bpy.data.pointclouds)) == ((meshes, clouds + 1) if POINT_CLOUDS
+                                                                  else (meshes + 1, clouds))
+    bpy.ops.ed.undo()
+    assert POINTS not in bpy.data.objects
+    assert (len(bpy.data.meshes), len(bpy.data.pointclouds)) == (meshes, clouds)
+    head = bpy.data.objects["FLAME Head"]
+    bpy.context.view_layer.objects.active = head
+    obj = _sample(count=300, seed=2)  # and sampling again works
+    head.flame.jaw = (0.2, 0.0, 0.0)
     assert np.max(_surface_distance(head, _positions(obj))) < 1e-5
