@@ -6,8 +6,8 @@ import numpy as np
 
 from .assemble import Template
 from .field import EYE_CENTRE, MOUTH, NECK_Z
+from .rays import cast
 from .regions import EAR, Regions, bump, smoothstep
-from .surface import cast
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {
@@ -29,7 +29,7 @@ EXPRESSION_NAMES: tuple[str, ...] = (
 )
 SEED = 20240917
 #: Neighbour-averaging passes over the blink move, and how far past the smoothed closed lid a blink of 1 goes.
-BLINK_SMOOTHING = 6
+BLINK_SMOOTHING = 12
 BLINK_REACH = 1.0
 
 def _unit_x(p: np.ndarray) -> np.ndarray:

@@ -26,8 +26,7 @@ def masks(template: Template, reg: Regions) -> dict[str, np.ndarray]:
     scalp = skin & ~face & ~neck & ~ear_l & ~ear_r
     lips = skin & (bump(p, MOUTH, [0.03, 0.0125, 0.03], mirror=False) > 0.37) & (z > 0.06)
     lips[template.skin_slice] &= ~template.skin.cavity
-    slit = template.skin.slit
-    lips[[slit[0] - 1, slit[-1] + 1]] = True  # the mouth corners
+    lips[template.skin.mouth_corners] = True
     nose = skin & (np.abs(x) < 0.022) & (y > -0.024) & (y < 0.034) & (z > 0.068)
     boundary = np.zeros(len(p), bool)
     boundary[template.skin.boundary] = True

@@ -75,7 +75,7 @@ def mouth_angle(p: np.ndarray) -> np.ndarray:
 def below_mouth_line(p: np.ndarray, template: Template) -> np.ndarray:
     """0 above the line through the mouth slit, 1 below: sharp at the lips, soft towards the ears."""
     beta = mouth_angle(p) - mouth_angle(MOUTH[None])[0]
-    lateral = smoothstep((np.abs(p[:, 0]) - 0.95 * MOUTH_HALF_WIDTH) / (0.8 * MOUTH_HALF_WIDTH))
+    lateral = smoothstep((np.abs(p[:, 0]) - 0.8 * MOUTH_HALF_WIDTH) / (0.8 * MOUTH_HALF_WIDTH))
     width = np.radians(0.6 + 16.0 * lateral)
     out = smoothstep(beta / (2.0 * width) + 0.5)
     out[template.skin.slit] = 0.0
