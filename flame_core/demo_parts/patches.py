@@ -34,7 +34,7 @@ EYE_HOLE_MARGIN = 0.0028
 #: Vertices along each lip edge, and how far the mouth loops reach out beside and above/below the slit.
 LIP_EDGE = 15
 MOUTH_REACH = (np.array([0.003, 0.0055, 0.0082, 0.011]), np.array([0.0035, 0.006, 0.0085, 0.0115]))
-MOUTH_HOLE_MARGIN = 0.0028
+MOUTH_HOLE_MARGIN = 0.002
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from .patches import LIP_EDGE, Patch, eye_patch, mirrored, mouth_patch
 from .rays import CENTRE, SPLIT, cast, directions, fan_s, hits, sweep
 
 SWEEP_SAMPLES = 240
+#: Rings from the crown to the neck.
+N_ROWS = 54
 #: Rays per ring at the top pole ring and at the neck opening.
 MIN_RING = 8
 
@@ -55,6 +57,9 @@ def choose_rows(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     s = np.linspace(0.0, 1.0, SWEEP_SAMPLES)
     meridians = hits(s, np.array([0.0, 0.5 * np.pi, np.pi]))
     step = np.linalg.norm(np.diff(meridians, axis=0), axis=-1)  # (S-1, 3)
+    # Where a ray skips a hidden step (under the nose) the meridian jumps: that length is not surface
+    # to spread rings over, or two rings would bunch up into a line across the whole face.
+    step = np.minimum(step, 2.0 * np.median(step, axis=0))
     front_y = meridians[:, 0, 1]
     face = np.exp(-(((front_y - 0.0) / 0.07) ** 4)) * (meridians[:, 0, 2] > 0.0)
     eyes_mouth = np.exp(-(((front_y - 0.027) / 0.014) ** 2)) + np.exp(-(((front_y - MOUTH[1]) / 0.012) ** 2))
@@ -133,7 +138,7 @@ def _increasing(loop: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.nda
     return (loop, angle) if turning > 0 else (loop[::-1], angle[::-1])
 
 
-def build_skin(n_vertices: int, n_rows: int = 54, neck_ring: int = 60) -> Skin:
+def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Skin:
     """The skin mesh with exactly ``n_vertices`` vertices and ``2 * n_vertices - 2 - neck_ring`` faces.
 
     It is open only at the neck (``neck_ring`` vertices): the mouth pocket closes the slit.

@@ -8,6 +8,8 @@ import pytest
 from flame_core.demo import demo_model
 from flame_core.demo_parts.assemble import build_template
 from flame_core.demo_parts.field import EYE_RADIUS
+from flame_core.demo_parts.rays import hits
+from flame_core.demo_parts.surface import N_ROWS, choose_rows
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,14 @@ def test_edge_loops_round_the_mouth(model):
         p = model.v_template[loop]
         assert np.ptp(p[:, 0]) > 2.0 * np.ptp(p[:, 1])
         assert len(loop) >= 24
+
+
+def test_rings_run_evenly_down_the_face():
+    """No two rings bunch up into a line across the face: down each side meridian the gaps change gradually."""
+    rows, _ = choose_rows(N_ROWS)
+    for theta in np.linspace(0.6, 1.4, 5):  # the cheeks, beside the eye patches
+        points = hits(rows, np.array([theta, -theta]))
+        gaps = np.linalg.norm(np.diff(points, axis=0), axis=-1)  # (rings - 1, 2)
+        ratio = gaps[1:] / gaps[:-1]
+        assert np.all((ratio < 2.0) & (ratio > 0.5)), (theta, ratio.min(), ratio.max())
+        assert gaps.min() > 0.0012
