@@ -18,7 +18,9 @@ side), interpupillary distance 6.3 cm (6.2-6.4), vertex to menton 22.4 cm (21.8-
 
 The skin is a grid of rings round the head with patches of concentric edge loops round each eye
 opening (the lid margin and four loops round it, the socket's lining inside) and round the mouth
-(the slit between the lips and four loops over the lips and round them). The eyeballs
+(the slit between the lips and four loops over the lips and round them). The ears are patches of
+their own (a rim, the helix, curling over the scapha, the antihelix, the concha bowl and a tragus),
+joined into holes in the side of the head. The eyeballs
 (12.2 mm radius) sit in sockets; the lids line them and close over them on ``blink_left`` / ``blink_right``
 (at 1), and the lips part into a pocket (the mouth cavity) as the jaw opens. Identity components keep
 these figures within adult ranges at +-3 (see ``tests/core/test_demo_geometry.py``).

@@ -28,27 +28,27 @@ def stitch(a0: int, na: int, pa: np.ndarray, b0: int, nb: int, pb: np.ndarray) -
     return wrapped, np.stack([tri_ring, tri_idx], -1)
 
 
-def stitch_loops(a: np.ndarray, angle_a: np.ndarray, b: np.ndarray, angle_b: np.ndarray) -> np.ndarray:
-    """Triangles (len(a) + len(b), 3) between two closed loops of vertex indices around a common centre.
+def stitch_closest(a: np.ndarray, pa: np.ndarray, b: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """Triangles (len(a) + len(b), 3) between two closed loops running the same way round (positions pa, pb).
 
-    ``angle_a`` / ``angle_b`` are the loops' angles around the centre, increasing along each loop
-    (any start); both loops must be star-shaped around the centre.
+    The strip starts at the closest pair and each step advances along the loop that makes the
+    shorter new edge (the classic way to loft between two contours).
     """
-    ra, pa = _from_zero(angle_a)
-    rb, pb = _from_zero(angle_b)
-    local, _ = stitch(0, len(a), pa, len(a), len(b), pb)
-    return np.concatenate([a[ra], b[rb]])[local]
-
-
-def _from_zero(angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order starting at the smallest angle in [0, 2 pi) and the parameters in [0, 1) along it."""
-    p = np.mod(angle, 2.0 * np.pi) / (2.0 * np.pi)
-    start = int(np.argmin(p))
-    order = np.roll(np.arange(len(p)), -start)
-    q = p[order]
-    if np.any(np.diff(q) <= 0.0):
-        raise ValueError("loop angles must increase along the loop")
-    return order, q
+    na, nb = len(a), len(b)
+    j0 = int(np.argmin(np.linalg.norm(pb - pa[0], axis=1)))
+    i = j = 0
+    out = []
+    while i < na or j < nb:
+        ai, bj = i % na, (j0 + j) % nb
+        ai1, bj1 = (i + 1) % na, (j0 + j + 1) % nb
+        advance_a = j >= nb or (i < na and np.linalg.norm(pa[ai1] - pb[bj]) <= np.linalg.norm(pb[bj1] - pa[ai]))
+        if advance_a:
+            out.append([a[ai], a[ai1], b[bj]])
+            i += 1
+        else:
+            out.append([a[ai], b[bj1], b[bj]])
+            j += 1
+    return np.array(out)
 
 
 def bands(loops: list[np.ndarray], points: np.ndarray) -> np.ndarray:
@@ -79,6 +79,11 @@ def zipper(loop: np.ndarray) -> np.ndarray:
         faces += [[upper[k], upper[k + 1], lower[k]], [lower[k], upper[k + 1], lower[k + 1]]]
     faces.append([upper[-1], loop[n + 1], lower[-1]])
     return np.array(faces)
+
+
+def fan(loop: np.ndarray, centre: int) -> np.ndarray:
+    """Triangles closing a loop with a vertex in its middle."""
+    return np.stack([loop, np.roll(loop, -1), np.full(len(loop), centre)], 1)
 
 
 def boundary_cycle(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .field import EYE_CENTRE, EYE_RADIUS, MOUTH, MOUTH_HALF_WIDTH
 from .loops import bands, orient_like, zipper
-from .rays import CENTRE, fan_angles, fan_points
+from .rays import CENTRE, directions, fan_angles, fan_points
 
 #: Vertices per eye loop, and the loops: lining (inside the margin, from a circle of EYE_CORE times the
 #: lining's smallest radius out to the lining's edge), margin, lid loops outside it.
@@ -50,6 +50,12 @@ class Patch:
     radius: float  # distance from CENTRE to the surface at the centre (chart metres per radian)
     hole: tuple[float, float]  # half-axes (m) of the piece of ring grid to carve
     margin: int = 0  # which loop is the lid margin (eyes) or the slit (mouth)
+    rays: np.ndarray | None = None  # (n, 3) where the points do not lie on the rays of their chart angles
+    tilt: float = 0.0  # the hole's second axis leans this far (radians) from up towards +x
+
+    def directions(self) -> np.ndarray:
+        """Unit directions (n, 3) from CENTRE that stand for the points (their rays)."""
+        return directions(self.elevation, self.theta) if self.rays is None else self.rays
 
     def local(self, elevation: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chart coordinates (m) around the patch centre: x along theta, y up."""
@@ -60,9 +66,10 @@ class Patch:
         x, y = self.local(elevation, theta)
         return np.arctan2(y, x)
 
-    def inside_hole(self, elevation: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    def inside_hole(self, elevation: np.ndarray, theta: np.ndarray, scale: float = 1.0) -> np.ndarray:
         x, y = self.local(elevation, theta)
-        return (x / self.hole[0]) ** 2 + (y / self.hole[1]) ** 2 < 1.0
+        c, s = np.cos(self.tilt), np.sin(self.tilt)
+        return ((x * c - y * s) / self.hole[0]) ** 2 + ((x * s + y * c) / self.hole[1]) ** 2 < scale**2
 
 
 def _chart(centre: np.ndarray) -> tuple[tuple[float, float], float]:
@@ -117,9 +124,11 @@ def eye_patch() -> Patch:
 
 def mirrored(patch: Patch) -> Patch:
     """The same patch on the other side of the face (x -> -x); its loops keep their order, reversed in angle."""
-    return Patch(points=patch.points * [-1.0, 1.0, 1.0], elevation=patch.elevation, theta=-patch.theta,
+    flip = np.array([-1.0, 1.0, 1.0])
+    return Patch(points=patch.points * flip, elevation=patch.elevation, theta=-patch.theta,
                  loops=patch.loops, faces=patch.faces, centre=(patch.centre[0], -patch.centre[1]),
-                 radius=patch.radius, hole=patch.hole, margin=patch.margin)
+                 radius=patch.radius, hole=patch.hole, margin=patch.margin,
+                 rays=None if patch.rays is None else patch.rays * flip, tilt=-patch.tilt)
 
 
 def mouth_patch() -> Patch:

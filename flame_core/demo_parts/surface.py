@@ -4,7 +4,7 @@ Ring k is a fan of rays from the vertical axis (:mod:`.rays`) at one elevation; 
 are spread around the head, denser at the front, and consecutive rings are stitched into strips.
 A pole closes the top and the last ring is the neck opening. Round each eye and the mouth an
 elliptical piece of the ring grid is replaced by a patch of concentric loops (:mod:`.patches`),
-stitched to the hole's edge. The mouth patch's innermost loop is the slit between the lips: its
+and on each side of the head by an ear (:mod:`.ear`), each stitched to the hole's edge. The mouth patch's innermost loop is the slit between the lips: its
 lower-lip vertices are copies of the upper-lip ones, and a pocket (:mod:`.mouth`) closes the slit
 from behind.
 """
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import mouth
+from .ear import ear_patch
 from .field import MOUTH
-from .loops import boundary_cycle, orient_like, stitch, stitch_loops
+from .loops import boundary_cycle, orient_like, stitch, stitch_closest
 from .patches import LIP_EDGE, Patch, eye_patch, mirrored, mouth_patch
 from .rays import CENTRE, SPLIT, cast, directions, fan_s, hits, sweep
 
@@ -46,6 +47,7 @@ class Skin:
     mouth_loops: list[np.ndarray]  # the loops round the mouth, the slit first (corner, upper edge, corner, lower)
     eye_loops: tuple[list[np.ndarray], list[np.ndarray]]  # left, right: loops from the middle out
     eye_margin: int  # which of the eye loops is the lid margin
+    ears: tuple[np.ndarray, ...]  # left, right: the ears' vertices (their patches but the skirt on the head)
     cavity: np.ndarray  # (V,) bool: vertices of the mouth pocket behind the slit
     cavity_source: np.ndarray  # (V, 2) the slit-loop vertices a cavity vertex continues as their mean (else itself)
     boundary: np.ndarray  # (n,) vertices of the neck opening, in ring order
@@ -122,6 +124,12 @@ def carved(grid: Grid, patches: list[Patch]) -> np.ndarray:
     return out
 
 
+def _increasing(loop: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A loop and its angles, reversed if the angles run backwards."""
+    turning = np.angle(np.exp(1j * (np.roll(angle, -1) - angle))).sum()
+    return (loop, angle) if turning > 0 else (loop[::-1], angle[::-1])
+
+
 def ring_counts(perimeter: np.ndarray, budget: int, neck_ring: int) -> np.ndarray:
     """Vertices per ring following the perimeters, ``budget`` in all, ``neck_ring`` at the neck."""
     counts = np.maximum(MIN_RING, np.round(perimeter / perimeter.max() * 100)).astype(int)
@@ -132,12 +140,6 @@ def ring_counts(perimeter: np.ndarray, budget: int, neck_ring: int) -> np.ndarra
     return counts
 
 
-def _increasing(loop: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A loop and its angles, reversed if the angles run backwards."""
-    turning = np.angle(np.exp(1j * (np.roll(angle, -1) - angle))).sum()
-    return (loop, angle) if turning > 0 else (loop[::-1], angle[::-1])
-
-
 def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Skin:
     """The skin mesh with exactly ``n_vertices`` vertices and ``2 * n_vertices - 2 - neck_ring`` faces.
 
@@ -146,16 +148,17 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     rows, perimeter = choose_rows(n_rows)
     strength = 0.55 * np.exp(-(((rows - fan_s(np.array(-0.5))) / 0.45) ** 2))
     left = eye_patch()
-    patches = [left, mirrored(left), mouth_patch()]
+    ear = ear_patch()
+    patches = [left, mirrored(left), mouth_patch(), ear, mirrored(ear)]
     n_cavity = mouth.n_vertices(LIP_EDGE)
     n_grid = n_vertices - sum(len(p.points) for p in patches) - n_cavity  # kept grid vertices, the pole included
     removed = 0
     for _ in range(3):  # the carved count depends (a little) on the ring sizes
         counts = ring_counts(perimeter, n_grid - 1 + removed, neck_ring)
-        grid = ring_grid(rows, counts, strength)
-        cut = carved(grid, patches)
-        removed = int(cut.sum())
+        removed = int(carved(ring_grid(rows, counts, strength), patches).sum())
     counts = ring_counts(perimeter, n_grid - 1 + removed, neck_ring)
+    cut = carved(ring_grid(rows, counts, strength), patches)
+    counts[1] += n_grid - (len(cut) - int(cut.sum()))  # exact: ring 1 lies in no patch
     grid = ring_grid(rows, counts, strength)
     cut = carved(grid, patches)
     assert len(cut) - cut.sum() == n_grid, (len(cut) - cut.sum(), n_grid)
@@ -177,18 +180,17 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     for patch in patches:
         first = len(verts)
         offsets.append(first)
-        x, y = patch.local(elev, theta)
-        near = np.nonzero((s <= SPLIT) & ((x / patch.hole[0]) ** 2 + (y / patch.hole[1]) ** 2 < 2.5))[0]
+        near = np.nonzero((s <= SPLIT) & patch.inside_hole(elev, theta, scale=1.6))[0]  # the hole's edge
         edge = boundary_cycle(faces, near)
-        edge, edge_angle = _increasing(edge, patch.angle(elev[edge], theta[edge]))
+        edge, _ = _increasing(edge, patch.angle(elev[edge], theta[edge]))
         outer = patch.loops[-1]
-        outer, outer_angle = _increasing(first + outer, patch.angle(patch.elevation[outer], patch.theta[outer]))
-        band = orient_like(stitch_loops(edge, edge_angle, outer, outer_angle), faces)
+        outer, _ = _increasing(outer, patch.angle(patch.elevation[outer], patch.theta[outer]))
+        band = orient_like(stitch_closest(edge, verts[edge], first + outer, patch.points[outer]), faces)
         all_faces += [band, orient_like(first + patch.faces, band)]
         verts = np.concatenate([verts, patch.points])
         elev, theta = np.concatenate([elev, patch.elevation]), np.concatenate([theta, patch.theta])
         origins = np.concatenate([origins, np.broadcast_to(CENTRE, patch.points.shape)])
-        dirs = np.concatenate([dirs, directions(patch.elevation, patch.theta)])
+        dirs = np.concatenate([dirs, patch.directions()])
         s = np.concatenate([s, fan_s(patch.elevation)])
         spacing = np.concatenate([spacing, np.full(len(patch.points), patch_spacing)])
     faces = np.concatenate(all_faces)
@@ -224,6 +226,7 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
         vertices=verts, faces=faces.astype(np.int64), uv_coords=uv_coords, uv_faces=uv_faces.astype(np.int64),
         uv_cavity=uv_cavity, origins=origins, directions=dirs, lower_lip=lower, slit=slit, slit_lower=twins,
         mouth_corners=slit_loop[[0, LIP_EDGE + 1]], mouth_loops=[offsets[2] + loop for loop in patches[2].loops],
+        ears=tuple(offsets[i] + np.setdiff1d(np.arange(len(patches[i].points)), patches[i].loops[-1]) for i in (3, 4)),
         eye_loops=(left_loops, right_loops), eye_margin=patches[0].margin, cavity=cavity, cavity_source=cavity_source,
         boundary=boundary, spacing=spacing,
     )

@@ -131,3 +131,41 @@ def test_rings_run_evenly_down_the_face():
         ratio = gaps[1:] / gaps[:-1]
         assert np.all((ratio < 2.0) & (ratio > 0.5)), (theta, ratio.min(), ratio.max())
         assert gaps.min() > 0.0012
+
+
+def ear_frame(model, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An ear's vertices in its own frame: forward (towards the face), up, out from the head (metres),
+    and the same for the skin round the ear (within 1.5 cm of it, not on it)."""
+    v = model.v_template
+    ear = model.masks[f"{side}_ear"]
+    centre = v[ear].mean(axis=0)
+    out = np.array([centre[0], 0.0, centre[2] + 0.012])
+    out /= np.linalg.norm(out)
+    up = np.array([0.0, 1.0, 0.0])
+    forward = np.cross(out, up) * np.sign(centre[0])
+    frame = np.stack([forward, up, out], 1)
+    skin = np.setdiff1d(np.arange(model.n_vertices), np.concatenate([ear, model.masks["left_eyeball"],
+                                                                     model.masks["right_eyeball"]]))
+    near = skin[np.linalg.norm(v[skin] - centre, axis=1) < 0.045]
+    around = (v[near] - centre) @ frame
+    around = around[np.hypot(around[:, 0], around[:, 1] / 1.6) < 0.028]
+    return (v[ear] - centre) @ frame, around, centre, frame
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_ears_have_a_helix_and_a_concha(model, side):
+    """Ears of adult size (Farkas: ~6 cm long, ~3.3 cm wide) standing out from the head, with a rim (helix)
+    curling over a groove, and a deep bowl (concha)."""
+    ear, around, _, _ = ear_frame(model, side)
+    forward, up, out = ear.T
+    head = np.median(around[:, 2])  # the head's surface round the ear
+    assert 0.055 < np.ptp(up) < 0.065 and 0.03 < np.ptp(forward) < 0.04, (np.ptp(up), np.ptp(forward))
+    assert out.max() - head > 0.013  # it stands out from the head
+    # The bowl: inside the ear its floor lies down at the head's surface, well below the rim.
+    floor = out[np.hypot(forward, up) < 0.012].min()
+    assert floor < head + 0.003 and out.max() - floor > 0.012
+    # The rim curls over: at the top, points lie right over others of the ear with a gap under them.
+    top = np.nonzero(up > 0.015)[0]
+    across = np.linalg.norm(ear[top, None, :2] - ear[None, top, :2], axis=-1)
+    below = (across < 0.0015) & (out[top, None] - out[None, top] > 0.002)
+    assert below.sum() >= 5
