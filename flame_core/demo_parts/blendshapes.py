@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .assemble import Template
+from .ear import EAR_CENTRE as EAR
 from .field import EYE_CENTRE, MOUTH, NECK_Z
 from .rays import cast
-from .regions import EAR, Regions, bump, smoothstep
+from .regions import Regions, bump, smoothstep
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {

@@ -15,7 +15,8 @@ from .loops import bands, fan, orient_like
 from .patches import Patch
 from .rays import CENTRE, fan_angles, fan_points
 
-#: Where the ear's middle lies on the side of the head (subject's left).
+#: Where the ear's middle lies on the side of the head (subject's left): the ear spans from the brow
+#: line down to the nose base.
 EAR_CENTRE = np.array([0.0735, 0.012, -0.024])
 #: Half-length and half-width (m) of the ear's outline, and how far it leans back (radians).
 HALF_LENGTH = 0.03

@@ -16,8 +16,6 @@ MOUTH_HALF_WIDTH = 0.025
 NECK_Z = -0.012
 NECK_RADII = (0.05, 0.054)
 NECK_BOTTOM = -0.15
-#: Height of the ears' centres: they span from the brow line down to the nose base.
-EAR_Y = 0.012
 
 
 def ellipsoid(p: np.ndarray, centre: np.ndarray | list[float], radii: np.ndarray | list[float]) -> np.ndarray:

@@ -8,11 +8,10 @@ import numpy as np
 
 from ..mesh import vertex_normals
 from .assemble import Template
-from .field import EAR_Y, MOUTH, MOUTH_HALF_WIDTH
+from .field import MOUTH, MOUTH_HALF_WIDTH
 
 #: Where the jaw hinges (temporomandibular joints, both sides).
 TMJ = np.array([0.062, 0.002, -0.016])
-EAR = np.array([0.072, EAR_Y, -0.022])
 
 
 def smoothstep(t: np.ndarray) -> np.ndarray:

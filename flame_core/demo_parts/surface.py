@@ -4,9 +4,9 @@ Ring k is a fan of rays from the vertical axis (:mod:`.rays`) at one elevation; 
 are spread around the head, denser at the front, and consecutive rings are stitched into strips.
 A pole closes the top and the last ring is the neck opening. Round each eye and the mouth an
 elliptical piece of the ring grid is replaced by a patch of concentric loops (:mod:`.patches`),
-and on each side of the head by an ear (:mod:`.ear`), each stitched to the hole's edge. The mouth patch's innermost loop is the slit between the lips: its
-lower-lip vertices are copies of the upper-lip ones, and a pocket (:mod:`.mouth`) closes the slit
-from behind.
+and on each side of the head by an ear (:mod:`.ear`), each stitched to the hole's edge. The mouth
+patch's innermost loop is the slit between the lips: its lower-lip vertices are copies of the
+upper-lip ones, and a pocket (:mod:`.mouth`) closes the slit from behind.
 """
 
 from __future__ import annotations
