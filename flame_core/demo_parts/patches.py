@@ -31,6 +31,8 @@ LINING_GAP = -0.0005
 #: Half-width and half-height (m, in the chart) of the ellipse of ring grid an eye patch replaces.
 EYE_HOLE = (0.021, 0.0165)
 EYE_HOLE_MARGIN = 0.0028
+#: Where the hole's edge lies further out, how far inside it the outermost eye loop keeps.
+EYE_EDGE_GAP = 0.0022
 #: Vertices along each lip edge, and how far the mouth loops reach out beside and above/below the slit.
 LIP_EDGE = 15
 MOUTH_REACH = (np.array([0.003, 0.0055, 0.0082, 0.011]), np.array([0.0035, 0.006, 0.0085, 0.0115]))
@@ -97,8 +99,12 @@ def _crossing(centre, radius, psi: np.ndarray, level: float, outside: bool, r_ma
     return hi if outside else lo
 
 
-def eye_patch() -> Patch:
-    """The patch round the subject's left eye (+X); the right one mirrors it."""
+def eye_patch(edge: np.ndarray | None = None) -> Patch:
+    """The patch round the subject's left eye (+X); the right one mirrors it.
+
+    ``edge`` (k, 2): chart coordinates round the patch centre of the hole's edge the patch fills; its
+    outermost loop then keeps an even distance inside it (else it follows the hole's ellipse).
+    """
     centre, radius = _chart(EYE_CENTRE + [-0.0005, 0.0005, 0.012])
     # Directions spread like the points of an almond-shaped ellipse (wider than tall), corner first.
     t = 2.0 * np.pi * np.arange(EYE_LOOP) / EYE_LOOP
@@ -107,6 +113,11 @@ def eye_patch() -> Patch:
     lining = np.minimum(_crossing(centre, radius, psi, LINING_GAP, outside=False), margin - 0.0006)
     a, b = EYE_HOLE[0] - EYE_HOLE_MARGIN, EYE_HOLE[1] - EYE_HOLE_MARGIN  # the outermost loop, inside the hole
     outer = a * b / np.hypot(b * np.cos(psi), a * np.sin(psi))
+    if edge is not None:
+        angle = np.arctan2(edge[:, 1], edge[:, 0])
+        order = np.argsort(angle)
+        reach = np.interp(psi, angle[order], np.hypot(edge[order, 0], edge[order, 1]), period=2.0 * np.pi)
+        outer = np.maximum(reach - EYE_EDGE_GAP, outer)
     core = EYE_CORE * lining.min()  # the middle of the lining: round, not almond-shaped
     lids = (np.arange(1, EYE_LIDS + 1) / EYE_LIDS) ** 1.25  # closer together near the margin
     radii = [core + k * (lining - core) for k in EYE_LINING] + [lining, margin]

@@ -140,6 +140,12 @@ def ring_counts(perimeter: np.ndarray, budget: int, neck_ring: int) -> np.ndarra
     return counts
 
 
+def _hole_edge(faces: np.ndarray, elev: np.ndarray, theta: np.ndarray, s: np.ndarray, patch: Patch) -> np.ndarray:
+    """The vertices round the edge of a patch's hole in the grid's faces, going round its centre."""
+    edge = boundary_cycle(faces, np.nonzero((s <= SPLIT) & patch.inside_hole(elev, theta, scale=1.6))[0])
+    return _increasing(edge, patch.angle(elev[edge], theta[edge]))[0]
+
+
 def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Skin:
     """The skin mesh with exactly ``n_vertices`` vertices and ``2 * n_vertices - 2 - neck_ring`` faces.
 
@@ -173,6 +179,10 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     origins, dirs, s = grid.origins[keep], grid.directions[keep], grid.s[keep]
     spacing = grid.spacing[keep]
     patch_spacing = float(grid.spacing[cut].mean())
+    # The eyes' outermost loops follow the edges of their holes (on the nose's side they lie further out).
+    edge = _hole_edge(faces, elev, theta, s, patches[0])
+    left = eye_patch(np.stack(patches[0].local(elev[edge], theta[edge]), 1))
+    patches[:2] = [left, mirrored(left)]
 
     # The patches: their own faces, and a band from their outermost loop to the hole's edge.
     all_faces = [faces]
@@ -180,9 +190,7 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     for patch in patches:
         first = len(verts)
         offsets.append(first)
-        near = np.nonzero((s <= SPLIT) & patch.inside_hole(elev, theta, scale=1.6))[0]  # the hole's edge
-        edge = boundary_cycle(faces, near)
-        edge, _ = _increasing(edge, patch.angle(elev[edge], theta[edge]))
+        edge = _hole_edge(faces, elev, theta, s, patch)
         outer = patch.loops[-1]
         outer, _ = _increasing(outer, patch.angle(patch.elevation[outer], patch.theta[outer]))
         band = orient_like(stitch_closest(edge, verts[edge], first + outer, patch.points[outer]), faces)
