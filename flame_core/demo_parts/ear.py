@@ -55,14 +55,14 @@ def ear_patch() -> Patch:
     outline = np.stack([back * np.cos(LEAN) + along * np.sin(LEAN), along * np.cos(LEAN) - back * np.sin(LEAN)], 1)
     stand = FRONT + (1.0 - FRONT) * 0.5 * (1.0 - np.cos(t))  # 1 at the back, FRONT at the front
     tragus = TRAGUS * np.exp(-((np.angle(np.exp(1j * t)) / 0.45) ** 2))
-    rings, charts = [], []
-    for k, (share, height) in enumerate(PROFILE):  # a skirt on the head first, then the ear
-        shift = CONCHA_SHIFT * np.clip(1.0 - share / 0.8, 0.0, 1.0)  # the concha lies low and to the front
-        e = e0 + (share * outline[:, 1] + shift[1]) / radius
-        th = t0 + (share * outline[:, 0] + shift[0]) / (np.cos(e0) * radius)
-        lift = height * stand + (tragus if k == TRAGUS_LOOP else 0.0)
-        rings.append(fan_points(e, th) + lift[:, None] * normal)
-        charts.append((e, th))
+    share, height = PROFILE[:, :1], PROFILE[:, 1:]  # loops from the skirt on the head in to the ear
+    shift = CONCHA_SHIFT * np.clip(1.0 - share / 0.8, 0.0, 1.0)  # the concha lies low and to the front
+    e = e0 + (share * outline[:, 1] + shift[:, 1:]) / radius  # (loops, n)
+    th = t0 + (share * outline[:, 0] + shift[:, :1]) / (np.cos(e0) * radius)
+    lift = height * stand + np.where(np.arange(len(PROFILE))[:, None] == TRAGUS_LOOP, tragus, 0.0)
+    on_head = fan_points(e.ravel(), th.ravel()).reshape(len(PROFILE), EAR_LOOP, 3)
+    rings = list(on_head + lift[..., None] * normal)
+    charts = list(zip(e, th))
     canal = fan_points(np.array([e0 + CONCHA_SHIFT[1] / radius]),
                        np.array([t0 + CONCHA_SHIFT[0] / (np.cos(e0) * radius)]))[0] - CANAL * normal
     points = np.concatenate(rings[::-1] + [canal[None]])  # innermost loop first, the canal last

@@ -109,6 +109,7 @@ def boundary_cycle(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
 
 def orient_like(new: np.ndarray, existing: np.ndarray) -> np.ndarray:
     """``new`` faces wound so that an edge they share with ``existing`` runs the other way in each."""
+    existing = existing[np.isin(existing, new).any(axis=1)]
     have = {(int(a), int(b)) for a, b in existing[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)}
     for a, b in new[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2):
         if (int(b), int(a)) in have:

@@ -84,33 +84,47 @@ def _to_angles(centre: tuple[float, float], radius: float, x: np.ndarray, y: np.
     return e0 + y / radius, t0 + x / (np.cos(e0) * radius)
 
 
-def _crossing(centre, radius, psi: np.ndarray, level: float, outside: bool, r_max: float = 0.02) -> np.ndarray:
-    """Chart distance along directions ``psi`` from the eye patch centre where the skin leaves the eyeball's
-    surface by ``level`` (bisection between the lining inside the opening and the lid outside it).
+def _crossings(centre, radius, psi: np.ndarray, levels: list[float], r_max: float = 0.02) -> list[np.ndarray]:
+    """For each level, chart distances along directions ``psi`` from the eye patch centre just inside and
+    just outside where the skin first leaves the eyeball's surface by that much (the lining inside the
+    opening, the lid outside it; where the lid overhangs the lining the skin jumps there)."""
+    def off(r: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        e, t = _to_angles(centre, radius, r * np.cos(directions), r * np.sin(directions))
+        return np.linalg.norm(fan_points(e, t) - EYE_CENTRE, axis=1) - EYE_RADIUS
 
-    Where the lid overhangs the lining the skin jumps: the point just ``outside`` the jump or just inside.
-    """
-    lo, hi = np.zeros(len(psi)), np.full(len(psi), r_max)
-    for _ in range(22):
+    steps = np.linspace(0.0, r_max, 81)
+    r, directions = np.meshgrid(steps, psi)
+    grid = off(r.ravel(), directions.ravel()).reshape(r.shape)
+    level = np.repeat(levels, len(psi))
+    first = np.argmax(grid[np.tile(np.arange(len(psi)), len(levels))] >= level[:, None], axis=1)
+    lo, hi = steps[first - 1], steps[first]  # then halve the step, all levels at once
+    every = np.tile(psi, len(levels))
+    for _ in range(10):
         mid = 0.5 * (lo + hi)
-        e, t = _to_angles(centre, radius, mid * np.cos(psi), mid * np.sin(psi))
-        off = np.linalg.norm(fan_points(e, t) - EYE_CENTRE, axis=1) - EYE_RADIUS
-        lo, hi = np.where(off < level, mid, lo), np.where(off < level, hi, mid)
-    return hi if outside else lo
+        below = off(mid, every) < level
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return [b for k in range(len(levels)) for b in (lo[k * len(psi):(k + 1) * len(psi)],
+                                                     hi[k * len(psi):(k + 1) * len(psi)])]
 
 
-def eye_patch(edge: np.ndarray | None = None) -> Patch:
-    """The patch round the subject's left eye (+X); the right one mirrors it.
-
-    ``edge`` (k, 2): chart coordinates round the patch centre of the hole's edge the patch fills; its
-    outermost loop then keeps an even distance inside it (else it follows the hole's ellipse).
-    """
+def eye_opening() -> tuple[tuple[float, float], float, np.ndarray, np.ndarray, np.ndarray]:
+    """The eye patch's chart centre and radius, its loops' directions, and the margin's and the lining's reach."""
     centre, radius = _chart(EYE_CENTRE + [-0.0005, 0.0005, 0.012])
     # Directions spread like the points of an almond-shaped ellipse (wider than tall), corner first.
     t = 2.0 * np.pi * np.arange(EYE_LOOP) / EYE_LOOP
     psi = np.arctan2(0.6 * np.sin(t), np.cos(t))
-    margin = _crossing(centre, radius, psi, MARGIN_GAP, outside=True)
-    lining = np.minimum(_crossing(centre, radius, psi, LINING_GAP, outside=False), margin - 0.0006)
+    _, margin, lining, _ = _crossings(centre, radius, psi, [MARGIN_GAP, LINING_GAP])
+    lining = np.minimum(lining, margin - 0.0006)
+    return centre, radius, psi, margin, lining
+
+
+def eye_patch(opening: tuple, edge: np.ndarray | None = None) -> Patch:
+    """The patch round the subject's left eye (+X), for its :func:`eye_opening`; the right one mirrors it.
+
+    ``edge`` (k, 2): chart coordinates round the patch centre of the hole's edge the patch fills; its
+    outermost loop then keeps an even distance inside it (else it follows the hole's ellipse).
+    """
+    centre, radius, psi, margin, lining = opening
     a, b = EYE_HOLE[0] - EYE_HOLE_MARGIN, EYE_HOLE[1] - EYE_HOLE_MARGIN  # the outermost loop, inside the hole
     outer = a * b / np.hypot(b * np.cos(psi), a * np.sin(psi))
     if edge is not None:

@@ -19,7 +19,7 @@ from . import mouth
 from .ear import ear_patch
 from .field import MOUTH
 from .loops import boundary_cycle, orient_like, stitch, stitch_closest
-from .patches import LIP_EDGE, Patch, eye_patch, mirrored, mouth_patch
+from .patches import LIP_EDGE, Patch, eye_opening, eye_patch, mirrored, mouth_patch
 from .rays import CENTRE, SPLIT, cast, directions, fan_s, hits, sweep
 
 SWEEP_SAMPLES = 240
@@ -153,7 +153,8 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     """
     rows, perimeter = choose_rows(n_rows)
     strength = 0.55 * np.exp(-(((rows - fan_s(np.array(-0.5))) / 0.45) ** 2))
-    left = eye_patch()
+    opening = eye_opening()
+    left = eye_patch(opening)
     ear = ear_patch()
     patches = [left, mirrored(left), mouth_patch(), ear, mirrored(ear)]
     n_cavity = mouth.n_vertices(LIP_EDGE)
@@ -181,7 +182,7 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
     patch_spacing = float(grid.spacing[cut].mean())
     # The eyes' outermost loops follow the edges of their holes (on the nose's side they lie further out).
     edge = _hole_edge(faces, elev, theta, s, patches[0])
-    left = eye_patch(np.stack(patches[0].local(elev[edge], theta[edge]), 1))
+    left = eye_patch(opening, np.stack(patches[0].local(elev[edge], theta[edge]), 1))
     patches[:2] = [left, mirrored(left)]
 
     # The patches: their own faces, and a band from their outermost loop to the hole's edge.
