@@ -28,20 +28,39 @@ def stitch(a0: int, na: int, pa: np.ndarray, b0: int, nb: int, pb: np.ndarray) -
     return wrapped, np.stack([tri_ring, tri_idx], -1)
 
 
-def stitch_closest(a: np.ndarray, pa: np.ndarray, b: np.ndarray, pb: np.ndarray) -> np.ndarray:
-    """Triangles (len(a) + len(b), 3) between two closed loops running the same way round (positions pa, pb).
+def stitch_closest(a: np.ndarray, pa: np.ndarray, b: np.ndarray, pb: np.ndarray, flat_a: np.ndarray,
+                   flat_b: np.ndarray) -> np.ndarray:
+    """Triangles (len(a) + len(b), 3) between two closed loops running the same way round a common centre.
 
     The strip starts at the closest pair and each step advances along the loop that makes the
-    shorter new edge (the classic way to loft between two contours).
+    shorter new edge (the classic way to loft between two contours; ``pa``, ``pb`` are the
+    positions), unless that triangle would lie the wrong way round in the flat layout (``flat_a``,
+    ``flat_b``: 2D coordinates round the centre, the inner loop ``b`` inside ``a``).
     """
     na, nb = len(a), len(b)
     j0 = int(np.argmin(np.linalg.norm(pb - pa[0], axis=1)))
+
+    def turn(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
+        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    way = np.sign(turn(flat_a[0], flat_a[1 % na], np.zeros(2)))  # how a triangle towards the centre turns
     i = j = 0
     out = []
     while i < na or j < nb:
         ai, bj = i % na, (j0 + j) % nb
         ai1, bj1 = (i + 1) % na, (j0 + j + 1) % nb
-        advance_a = j >= nb or (i < na and np.linalg.norm(pa[ai1] - pb[bj]) <= np.linalg.norm(pb[bj1] - pa[ai]))
+        if j >= nb:
+            advance_a = True
+        elif i >= na:
+            advance_a = False
+        else:
+            advance_a = bool(np.linalg.norm(pa[ai1] - pb[bj]) <= np.linalg.norm(pb[bj1] - pa[ai]))
+            fits_a = np.sign(turn(flat_a[ai], flat_a[ai1], flat_b[bj])) == way
+            fits_b = np.sign(turn(flat_a[ai], flat_b[bj1], flat_b[bj])) == way
+            if advance_a and not fits_a and fits_b:
+                advance_a = False
+            elif not advance_a and not fits_b and fits_a:
+                advance_a = True
         if advance_a:
             out.append([a[ai], a[ai1], b[bj]])
             i += 1

@@ -31,7 +31,7 @@ LINING_GAP = -0.0005
 #: Half-width and half-height (m, in the chart) of the ellipse of ring grid an eye patch replaces.
 EYE_HOLE = (0.021, 0.0165)
 EYE_HOLE_MARGIN = 0.0028
-#: Where the hole's edge lies further out, how far inside it the outermost eye loop keeps.
+#: How far inside the hole's edge the outermost eye loop keeps.
 EYE_EDGE_GAP = 0.0022
 #: Vertices along each lip edge, and how far the mouth loops reach out beside and above/below the slit.
 LIP_EDGE = 15
@@ -128,10 +128,17 @@ def eye_patch(opening: tuple, edge: np.ndarray | None = None) -> Patch:
     a, b = EYE_HOLE[0] - EYE_HOLE_MARGIN, EYE_HOLE[1] - EYE_HOLE_MARGIN  # the outermost loop, inside the hole
     outer = a * b / np.hypot(b * np.cos(psi), a * np.sin(psi))
     if edge is not None:
+        # The edge's nearest point between each loop direction's neighbours, so that no edge vertex
+        # comes inside the loop's straight sides.
         angle = np.arctan2(edge[:, 1], edge[:, 0])
+        dist = np.hypot(edge[:, 0], edge[:, 1])
         order = np.argsort(angle)
-        reach = np.interp(psi, angle[order], np.hypot(edge[order, 0], edge[order, 1]), period=2.0 * np.pi)
-        outer = np.maximum(reach - EYE_EDGE_GAP, outer)
+        reach = np.interp(psi, angle[order], dist[order], period=2.0 * np.pi)
+        for k in range(len(psi)):
+            lo, hi = psi[k - 1], psi[(k + 1) % len(psi)]
+            between = np.mod(angle - lo, 2.0 * np.pi) < np.mod(hi - lo, 2.0 * np.pi)
+            reach[k] = min(reach[k], dist[between].min(initial=reach[k]))
+        outer = reach - EYE_EDGE_GAP
     core = EYE_CORE * lining.min()  # the middle of the lining: round, not almond-shaped
     lids = (np.arange(1, EYE_LIDS + 1) / EYE_LIDS) ** 1.25  # closer together near the margin
     radii = [core + k * (lining - core) for k in EYE_LINING] + [lining, margin]

@@ -194,7 +194,10 @@ def build_skin(n_vertices: int, n_rows: int = N_ROWS, neck_ring: int = 60) -> Sk
         edge = _hole_edge(faces, elev, theta, s, patch)
         outer = patch.loops[-1]
         outer, _ = _increasing(outer, patch.angle(patch.elevation[outer], patch.theta[outer]))
-        band = orient_like(stitch_closest(edge, verts[edge], first + outer, patch.points[outer]), faces)
+        flat_edge = np.stack(patch.local(elev[edge], theta[edge]), 1)
+        flat_outer = np.stack(patch.local(patch.elevation[outer], patch.theta[outer]), 1)
+        band = stitch_closest(edge, verts[edge], first + outer, patch.points[outer], flat_edge, flat_outer)
+        band = orient_like(band, faces)
         all_faces += [band, orient_like(first + patch.faces, band)]
         verts = np.concatenate([verts, patch.points])
         elev, theta = np.concatenate([elev, patch.elevation]), np.concatenate([theta, patch.theta])

@@ -169,3 +169,16 @@ def test_ears_have_a_helix_and_a_concha(model, side):
     across = np.linalg.norm(ear[top, None, :2] - ear[None, top, :2], axis=-1)
     below = (across < 0.0015) & (out[top, None] - out[None, top] > 0.002)
     assert below.sum() >= 5
+
+
+def test_no_face_folds_against_its_neighbours(model):
+    """Where the patches are stitched into the ring grid no sliver lies folded over: every face turns the
+    same way as the vertex normals round it (the mean normal of the faces at its corners)."""
+    v, faces = model.v_template, model.faces
+    normals = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    at_vertex = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(at_vertex, faces[:, k], normals)
+    around = at_vertex[faces].sum(axis=1)
+    assert np.all((normals * around).sum(axis=1) > 0.0)
