@@ -27,7 +27,12 @@ EAR_LOOP = 24
 #: The loops' profile, from the head inwards: share of the outline, and height (m) off the head at the back.
 PROFILE = np.array([
     (1.22, 0.0), (1.0, 0.0), (1.03, 0.005), (1.02, 0.011), (0.96, 0.0155), (0.89, 0.016), (0.84, 0.0135),
-    (0.855, 0.0095), (0.77, 0.009), (0.68, 0.0115), (0.57, 0.0095), (0.44, 0.004), (0.3, 0.0005),
+    (0.855, 0.0085), (0.77, 0.0075), (0.67, 0.0125), (0.56, 0.0095), (0.43, 0.003), (0.29, 0.0),
+])
+#: The same at the bottom, the lobe (lobule): full and soft, no rim curling over.
+LOBE = np.array([
+    (1.22, 0.0), (1.0, 0.0), (1.03, 0.004), (1.02, 0.008), (0.97, 0.011), (0.91, 0.0115), (0.86, 0.011),
+    (0.82, 0.0105), (0.76, 0.01), (0.68, 0.0105), (0.57, 0.0095), (0.44, 0.004), (0.3, 0.0005),
 ])
 #: How far (m, back and up in the chart) the bowl's middle lies from the outline's.
 CONCHA_SHIFT = np.array([-0.004, -0.008])
@@ -55,10 +60,13 @@ def ear_patch() -> Patch:
     outline = np.stack([back * np.cos(LEAN) + along * np.sin(LEAN), along * np.cos(LEAN) - back * np.sin(LEAN)], 1)
     stand = FRONT + (1.0 - FRONT) * 0.5 * (1.0 - np.cos(t))  # 1 at the back, FRONT at the front
     tragus = TRAGUS * np.exp(-((np.angle(np.exp(1j * t)) / 0.45) ** 2))
-    share, height = PROFILE[:, :1], PROFILE[:, 1:]  # loops from the skirt on the head in to the ear
-    shift = CONCHA_SHIFT * np.clip(1.0 - share / 0.8, 0.0, 1.0)  # the concha lies low and to the front
-    e = e0 + (share * outline[:, 1] + shift[:, 1:]) / radius  # (loops, n)
-    th = t0 + (share * outline[:, 0] + shift[:, :1]) / (np.cos(e0) * radius)
+    lobe = np.clip((-np.sin(t) - 0.45) / 0.45, 0.0, 1.0)
+    lobe = lobe * lobe * (3.0 - 2.0 * lobe)  # 1 round the bottom
+    profile = PROFILE[:, None, :] + lobe[None, :, None] * (LOBE - PROFILE)[:, None, :]  # (loops, n, 2)
+    share, height = profile[..., 0], profile[..., 1]  # loops from the skirt on the head in to the ear
+    shift = CONCHA_SHIFT * np.clip(1.0 - share / 0.8, 0.0, 1.0)[..., None]  # the concha lies low, to the front
+    e = e0 + (share * outline[:, 1] + shift[..., 1]) / radius  # (loops, n)
+    th = t0 + (share * outline[:, 0] + shift[..., 0]) / (np.cos(e0) * radius)
     lift = height * stand + np.where(np.arange(len(PROFILE))[:, None] == TRAGUS_LOOP, tragus, 0.0)
     on_head = fan_points(e.ravel(), th.ravel()).reshape(len(PROFILE), EAR_LOOP, 3)
     rings = list(on_head + lift[..., None] * normal)
