@@ -108,9 +108,9 @@ def fan(loop: np.ndarray, centre: int) -> np.ndarray:
 def boundary_cycle(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     """The closed boundary of a face set passing through the given vertices, in the faces' edge direction."""
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    key = np.sort(directed, axis=1)
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    edges = directed[counts[inverse.ravel()] == 1]
+    key = directed.min(axis=1) * (int(directed.max()) + 1) + directed.max(axis=1)  # one number per edge
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    edges = directed[counts[inverse] == 1]
     edges = edges[np.isin(edges[:, 0], vertices) & np.isin(edges[:, 1], vertices)]
     following = dict(zip(edges[:, 0].tolist(), edges[:, 1].tolist()))
     if len(following) != len(edges):

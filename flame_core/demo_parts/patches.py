@@ -84,7 +84,8 @@ def _to_angles(centre: tuple[float, float], radius: float, x: np.ndarray, y: np.
     return e0 + y / radius, t0 + x / (np.cos(e0) * radius)
 
 
-def _crossings(centre, radius, psi: np.ndarray, levels: list[float], r_max: float = 0.02) -> list[np.ndarray]:
+def _crossings(centre, radius, psi: np.ndarray, levels: list[float], reach: tuple[float, float] = (0.003, 0.015)
+               ) -> list[np.ndarray]:
     """For each level, chart distances along directions ``psi`` from the eye patch centre just inside and
     just outside where the skin first leaves the eyeball's surface by that much (the lining inside the
     opening, the lid outside it; where the lid overhangs the lining the skin jumps there)."""
@@ -92,14 +93,14 @@ def _crossings(centre, radius, psi: np.ndarray, levels: list[float], r_max: floa
         e, t = _to_angles(centre, radius, r * np.cos(directions), r * np.sin(directions))
         return np.linalg.norm(fan_points(e, t) - EYE_CENTRE, axis=1) - EYE_RADIUS
 
-    steps = np.linspace(0.0, r_max, 81)
+    steps = np.linspace(*reach, 49)  # the opening's edge lies between these distances
     r, directions = np.meshgrid(steps, psi)
     grid = off(r.ravel(), directions.ravel()).reshape(r.shape)
     level = np.repeat(levels, len(psi))
     first = np.argmax(grid[np.tile(np.arange(len(psi)), len(levels))] >= level[:, None], axis=1)
     lo, hi = steps[first - 1], steps[first]  # then halve the step, all levels at once
     every = np.tile(psi, len(levels))
-    for _ in range(10):
+    for _ in range(6):
         mid = 0.5 * (lo + hi)
         below = off(mid, every) < level
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
