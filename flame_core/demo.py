@@ -14,7 +14,13 @@ Its proportions follow adult anthropometric norms (Farkas, *Anthropometry of the
 young adult means, female-male): head length (glabella-opisthocranion) 19.0 cm (18.7-19.7), head
 breadth (eu-eu) 15.4 cm (14.4-15.1), bizygomatic width 14.5 cm (13.0-13.9; the demo's face is on the wide
 side), interpupillary distance 6.3 cm (6.2-6.4), vertex to menton 22.4 cm (21.8-23.2) with the eyes at
-0.47 of it (about half), ears ~6 cm long (5.9-6.3) between the brow line and the nose base. The eyeballs
+0.47 of it (about half), ears ~6 cm long (5.9-6.3) between the brow line and the nose base.
+
+The skin is a grid of rings round the head with patches of concentric edge loops round each eye
+opening (the lid margin and four loops round it, the socket's lining inside) and round the mouth
+(the slit between the lips and four loops over the lips and round them). The ears are patches of
+their own (a rim, the helix, curling over the scapha, the antihelix, the concha bowl and a tragus),
+joined into holes in the side of the head. The eyeballs
 (12.2 mm radius) sit in sockets; the lids line them and close over them on ``blink_left`` / ``blink_right``
 (at 1), and the lips part into a pocket (the mouth cavity) as the jaw opens. Identity components keep
 these figures within adult ranges at +-3 (see ``tests/core/test_demo_geometry.py``).
@@ -37,7 +43,7 @@ from .params import N_EXPRESSION, N_SHAPE, PARENTS
 #: Human names of the first shape and expression components (the rest are unnamed).
 SHAPE_NAMES: tuple[str, ...] = blendshapes.SHAPE_NAMES
 EXPRESSION_NAMES: tuple[str, ...] = blendshapes.EXPRESSION_NAMES
-VERSION = "demo-3"
+VERSION = "demo-4"
 
 
 @lru_cache(maxsize=1)

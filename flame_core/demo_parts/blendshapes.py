@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .assemble import Template
+from .ear import EAR_CENTRE as EAR
 from .field import EYE_CENTRE, MOUTH, NECK_Z
-from .regions import EAR, Regions, bump, smoothstep
-from .surface import cast
+from .rays import cast
+from .regions import Regions, bump, smoothstep
 
 #: Named identity fields (as built by :func:`shape_fields`) and their largest displacement at coefficient 1.
 SHAPE_PEAKS: dict[str, float] = {
@@ -29,7 +30,7 @@ EXPRESSION_NAMES: tuple[str, ...] = (
 )
 SEED = 20240917
 #: Neighbour-averaging passes over the blink move, and how far past the smoothed closed lid a blink of 1 goes.
-BLINK_SMOOTHING = 6
+BLINK_SMOOTHING = 12
 BLINK_REACH = 1.0
 
 def _unit_x(p: np.ndarray) -> np.ndarray:

@@ -16,8 +16,6 @@ MOUTH_HALF_WIDTH = 0.025
 NECK_Z = -0.012
 NECK_RADII = (0.05, 0.054)
 NECK_BOTTOM = -0.15
-#: Height of the ears' centres: they span from the brow line down to the nose base.
-EAR_Y = 0.012
 
 
 def ellipsoid(p: np.ndarray, centre: np.ndarray | list[float], radii: np.ndarray | list[float]) -> np.ndarray:
@@ -103,14 +101,6 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     d = smin(d, ellipsoid(p, [0.0, -0.0488, 0.079], [0.021, 0.0058, 0.0092]), 0.006)
     crease = ellipsoid(p, [0.0, MOUTH[1], MOUTH[2] + 0.006], [MOUTH_HALF_WIDTH, 0.0016, 0.011])
     d = smax(d, -crease, 0.002)
-    # Ears: a lump with a rim and a hollow.
-    # Ears: a flattened lump whose rim (helix) stands round a shallow groove (scapha) and, below and in
-    # front of the ridge (antihelix) left between them, a deep bowl (concha) behind a small tragus.
-    ear = ellipsoid(m, [0.07, EAR_Y, -0.022], [0.014, 0.03, 0.017])
-    d = smin(d, ear, 0.008)
-    d = smax(d, -ellipsoid(m, [0.0862, EAR_Y + 0.005, -0.025], [0.0045, 0.021, 0.0105]), 0.003)
-    d = smax(d, -ellipsoid(m, [0.0835, EAR_Y - 0.01, -0.017], [0.0075, 0.011, 0.0072]), 0.003)
-    d = smin(d, ellipsoid(m, [0.0765, EAR_Y - 0.011, -0.0075], [0.0035, 0.0045, 0.003]), 0.003)
     if eyes_open:
         almond = ellipsoid(m, EYE_CENTRE + [-0.0005, 0.0005, 0.012], [0.0118, 0.0062, 0.014])
         d = smax(d, -almond, 0.0015)

@@ -7,7 +7,7 @@ import numpy as np
 from ..landmarks import MAX_YAW_DEGREES, N_CONTOUR, N_DYNAMIC_ROWS, LandmarkEmbedding
 from .assemble import Template
 from .field import EYE_CENTRE, MOUTH, NECK_Z
-from .regions import EAR, Regions, bump
+from .regions import Regions, bump
 
 
 def masks(template: Template, reg: Regions) -> dict[str, np.ndarray]:
@@ -17,8 +17,9 @@ def masks(template: Template, reg: Regions) -> dict[str, np.ndarray]:
     skin = reg.skin
     eye_l = skin & (np.linalg.norm(p - EYE_CENTRE, axis=1) < 0.024)
     eye_r = skin & (np.linalg.norm(p - EYE_CENTRE * [-1.0, 1.0, 1.0], axis=1) < 0.024)
-    ear_l = skin & (bump(p, EAR, [0.018, 0.036, 0.024], mirror=False) > 0.35)
-    ear_r = skin & (bump(p, EAR * [-1.0, 1.0, 1.0], [0.018, 0.036, 0.024], mirror=False) > 0.35)
+    ear_l, ear_r = np.zeros(len(p), bool), np.zeros(len(p), bool)
+    ear_l[template.skin.ears[0]] = True
+    ear_r[template.skin.ears[1]] = True
     theta = np.degrees(np.arctan2(x, z - NECK_Z))
     neck = skin & ((y < -0.105) | ((y < -0.06) & (np.hypot(x / 0.06, (z - NECK_Z) / 0.065) < 1.0)))
     face = skin & (np.abs(theta) < 62.0) & (y < 0.07) & ~neck
@@ -26,8 +27,7 @@ def masks(template: Template, reg: Regions) -> dict[str, np.ndarray]:
     scalp = skin & ~face & ~neck & ~ear_l & ~ear_r
     lips = skin & (bump(p, MOUTH, [0.03, 0.0125, 0.03], mirror=False) > 0.37) & (z > 0.06)
     lips[template.skin_slice] &= ~template.skin.cavity
-    slit = template.skin.slit
-    lips[[slit[0] - 1, slit[-1] + 1]] = True  # the mouth corners
+    lips[template.skin.mouth_corners] = True
     nose = skin & (np.abs(x) < 0.022) & (y > -0.024) & (y < 0.034) & (z > 0.068)
     boundary = np.zeros(len(p), bool)
     boundary[template.skin.boundary] = True

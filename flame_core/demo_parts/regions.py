@@ -8,11 +8,10 @@ import numpy as np
 
 from ..mesh import vertex_normals
 from .assemble import Template
-from .field import EAR_Y, MOUTH, MOUTH_HALF_WIDTH
+from .field import MOUTH, MOUTH_HALF_WIDTH
 
 #: Where the jaw hinges (temporomandibular joints, both sides).
 TMJ = np.array([0.062, 0.002, -0.016])
-EAR = np.array([0.072, EAR_Y, -0.022])
 
 
 def smoothstep(t: np.ndarray) -> np.ndarray:
@@ -75,7 +74,7 @@ def mouth_angle(p: np.ndarray) -> np.ndarray:
 def below_mouth_line(p: np.ndarray, template: Template) -> np.ndarray:
     """0 above the line through the mouth slit, 1 below: sharp at the lips, soft towards the ears."""
     beta = mouth_angle(p) - mouth_angle(MOUTH[None])[0]
-    lateral = smoothstep((np.abs(p[:, 0]) - 0.95 * MOUTH_HALF_WIDTH) / (0.8 * MOUTH_HALF_WIDTH))
+    lateral = smoothstep((np.abs(p[:, 0]) - 0.8 * MOUTH_HALF_WIDTH) / (0.8 * MOUTH_HALF_WIDTH))
     width = np.radians(0.6 + 16.0 * lateral)
     out = smoothstep(beta / (2.0 * width) + 0.5)
     out[template.skin.slit] = 0.0

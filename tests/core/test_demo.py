@@ -80,7 +80,7 @@ def test_metric_extent_and_axes(arrays):
 
 def test_model_from_demo(model):
     assert (model.n_vertices, model.n_faces, model.n_shape, model.n_expression) == (5023, 9976, 300, 100)
-    assert model.metadata["source"] == "demo" and model.metadata["version"] == "demo-3"
+    assert model.metadata["source"] == "demo" and model.metadata["version"] == "demo-4"
     assert model.has_uvs and model.landmarks is not None and "face" in model.masks
     small = demo_model(10, 5)
     assert (small.n_shape, small.n_expression, small.dtype) == (10, 5, np.float32)
