@@ -28,8 +28,20 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def _connected_workers(address: str) -> int:
+    """How many workers the scheduler at ``address`` knows (0 while it is not up)."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=5) as client:
+            return len(client.scheduler_info()["workers"])
+    except OSError:
+        return 0
+
+
 def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path: Path, procs: list) -> None:
-    write_sequences(tmp_path / "seqs", count=2, frames=30)
+    frames = 60  # per sequence; two frames per task: 60 tasks, so that the kill lands mid-run
+    write_sequences(tmp_path / "seqs", count=2, frames=frames)
     out = tmp_path / "out"
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -44,6 +56,7 @@ def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path: Path, p
                                   cwd=ROOT, env=child_env(), **quiet)
         procs.append(worker)
         workers.append(worker)
+    _wait_for(lambda: _connected_workers(address) == 2, 120, "both workers to connect")  # both share the run
     batch = subprocess.Popen(batch_command(str(tmp_path / "seqs"), "-o", str(out), "--dask", address, "--workers",
                                            "2", "--size", "96", "--chunk", "2", "--outputs", "normals,mask"),
                              cwd=ROOT, env=child_env(), stderr=subprocess.PIPE, text=True)
@@ -63,15 +76,15 @@ def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path: Path, p
     killed_after = len(records(out))
     _, err = batch.communicate(timeout=180)
     assert batch.returncode == 0, err
-    assert err.splitlines()[-1].startswith("batch done: 2 sequences; tasks: 30 run, 0 already done, 0 failed")
+    assert err.splitlines()[-1].startswith(f"batch done: 2 sequences; tasks: {frames} run, 0 already done, 0 failed")
 
     task_records = records(out)
     ids = [r["task"] for r in task_records]
-    assert len(ids) == len(set(ids)) == 30  # every task once
+    assert len(ids) == len(set(ids)) == frames  # every task once
     assert all(r["status"] == "done" for r in task_records)
-    assert killed_after < 30 and {r["pid"] for r in task_records[killed_after + 2 :]} <= {workers[1].pid}
+    assert killed_after < frames and {r["pid"] for r in task_records[killed_after + 2 :]} <= {workers[1].pid}
     expected = sorted(f"take{i}/{kind}/{f:05d}.png" for i in range(2) for kind in ("mask", "normals")
-                      for f in range(30))
+                      for f in range(frames))
     files = tree(out)
     assert sorted(files) == expected  # nothing missing, no stray temporary files
     listed = [o["path"] for r in task_records for o in r["outputs"]]
