@@ -14,7 +14,7 @@ def rodrigues(rotvecs: np.ndarray) -> np.ndarray:
     reference implementations divide by ``|r + 1e-8|`` instead, which differs by at most ~1e-8.)
     """
     r = np.asarray(rotvecs)
-    angle = np.linalg.norm(r, axis=-1, keepdims=True)
+    angle = np.sqrt(np.einsum("...i,...i->...", r, r))[..., None]
     axis = r / np.where(angle > 0.0, angle, 1.0)
     sin = np.sin(angle)[..., None]
     cos = np.cos(angle)[..., None]

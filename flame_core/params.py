@@ -176,7 +176,7 @@ class FlameParams:
             value = value[..., :size]
         elif have < size:
             value = np.concatenate([value, np.zeros(value.shape[:-1] + (size - have,))], axis=-1)
-        return np.broadcast_to(value, lead + (size,)) if broadcast else value
+        return np.broadcast_to(value, lead + (size,)) if broadcast and value.shape[:-1] != lead else value
 
     @property
     def pose(self) -> np.ndarray:
