@@ -93,7 +93,7 @@ def head_field(p: np.ndarray, eyes_open: bool = True) -> np.ndarray:
     d = smax(d, -ellipsoid(m, EYE_CENTRE + [0.0, 0.0, 0.024], [0.021, 0.014, 0.014]), 0.01)
     d = smin(d, np.sqrt(((m - eye) ** 2).sum(-1)) - (EYE_RADIUS + 0.0022), 0.006)
     # Nose: bridge-to-tip tube, tip ball, wings (alae).
-    d = smin(d, tube(p, [0.0, 0.03, 0.072], [0.0, -0.006, 0.1], 0.0055, 0.008), 0.01)
+    d = smin(d, tube(p, [0.0, 0.03, 0.072], [0.0, -0.006, 0.1], 0.0055, 0.008), 0.02)
     d = smin(d, ellipsoid(p, [0.0, -0.009, 0.1], [0.0095, 0.0085, 0.0085]), 0.006)
     d = smin(d, ellipsoid(m, [0.0115, -0.015, 0.084], [0.0085, 0.007, 0.008]), 0.009)
     # Lips: the upper lip's two rolls (the cupid's bow between them), the rounder lower lip, the crease between.
