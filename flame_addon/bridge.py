@@ -66,28 +66,25 @@ def write_coefficients(settings: Any, name: str, values: np.ndarray) -> None:
     getattr(settings, values_name(name)).foreach_set(np.ascontiguousarray(values, dtype=np.float32))
 
 
-def _element(name: str, index: int) -> tuple[int, ...]:
-    dims = array_dimensions(FIELD_BY_NAME[name].size)
+def _check_index(name: str, index: int) -> None:
     if not 0 <= index < FIELD_BY_NAME[name].size:
         raise IndexError(f"{name} has {FIELD_BY_NAME[name].size} values; no index {index}")
-    return (index,) if len(dims) == 1 else (index // dims[1], index % dims[1])
 
 
 def get_coefficient(settings: Any, name: str, index: int) -> float:
     """One coefficient's value (component ``index`` of field ``name``)."""
-    values = getattr(settings, values_name(name))
-    for i in _element(name, index):
-        values = values[i]
-    return float(values)
+    _check_index(name, index)
+    return float(read_coefficients(settings, name)[index])
 
 
 def set_coefficient(settings: Any, name: str, index: int, value: float) -> None:
     """Set one coefficient (its update callback evaluates the head, as a slider would)."""
-    *rows, last = _element(name, index)
+    _check_index(name, index)
+    dims = array_dimensions(FIELD_BY_NAME[name].size)
     values = getattr(settings, values_name(name))
-    for i in rows:
-        values = values[i]
-    values[last] = value
+    if len(dims) == 2:  # a row of a two-dimensional array, then the element in it
+        values, index = values[index // dims[1]], index % dims[1]
+    values[index] = value
 
 
 def read_fields(settings: Any) -> dict[str, np.ndarray]:
